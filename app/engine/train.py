@@ -1,0 +1,97 @@
+"""The fast training path and gradient clipping.
+
+loss_and_grads is min-char-rnn's lossFun made lean: one gather or matrix product projects all
+T inputs, the Python loop holds only the recurrence (forward, then backward), and one matrix
+product per weight sums the per-step outer products at the end. No per-step records are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.engine.heads import head_forward
+from app.engine.numerics import all_finite, global_norm
+from app.engine.spec import ModelSpec
+from app.engine.types import Array
+from app.engine.unroll import (
+    build_model,
+    carry,
+    head_gradients,
+    make_batch,
+    output_logits,
+    run_backward,
+    run_forward,
+)
+
+
+def loss_and_grads(
+    params: Mapping[str, Array],
+    spec: ModelSpec,
+    inputs: Any,
+    targets: Any,
+    *,
+    h0: Any = None,
+    loss_mask: Any = None,
+    truncation: int | None = None,
+) -> tuple[float, dict[str, Array], Array]:
+    """(total loss, every parameter's gradient, final state to pass back as h0).
+
+    The final state is h_T (B, H), or [h_T, c_T] (B, 2H) for an LSTM, so that stateful
+    training (min-char-rnn's hprev) carries the cell state too.
+    """
+    if spec.head == "none":
+        raise ValueError("loss_and_grads needs a model with an output head")
+    model = build_model(params, spec)
+    batch = make_batch(model, inputs, targets, loss_mask)
+    tape = run_forward(model, batch, h0)
+    logits = output_logits(model, tape.hs[1:])  # (T, B, O) in one product
+    assert batch.targets is not None
+    ys, losses = head_forward(spec.head, logits, batch.targets, batch.mask)
+    dlogits, dh_head = head_gradients(model, batch, ys)
+    grads, _ = run_backward(model, batch, tape, dh_head, dlogits, truncation=truncation)
+    return float(losses.sum()) / batch.B, grads, carry(tape)
+
+
+@dataclass(frozen=True)
+class ClipResult:
+    """Clipped gradients, the global norm before clipping and whether anything changed."""
+
+    grads: dict[str, Array]
+    norm_before: float
+    clipped: bool
+    finite: bool = True  # False: non-finite gradients were returned unclipped, do not apply
+
+
+CLIP_MODES = ("none", "norm", "value")
+
+
+def clip_gradients(grads: Mapping[str, Array], mode: str, threshold: float) -> ClipResult:
+    """Clip by global norm (Pascanu, Mikolov & Bengio 2013) or element-wise to [-c, c].
+
+    Non-finite gradients are never clipped into finite-looking ones (value clipping would turn
+    inf into c): they come back unchanged with finite=False, and the optimizers refuse them.
+    """
+    if mode not in CLIP_MODES:
+        raise ValueError(f"mode must be one of {', '.join(CLIP_MODES)}; got {mode!r}")
+    if mode != "none" and not threshold > 0:
+        raise ValueError(f"threshold must be positive; got {threshold!r}")
+    norm = global_norm(grads)
+    out = {name: g.copy() for name, g in grads.items()}
+    if not all_finite(grads):
+        return ClipResult(out, norm, clipped=False, finite=False)
+    clipped = False
+    if mode == "norm" and norm > threshold:
+        scale = threshold / norm  # rescale g to norm c, keeping its direction
+        for g in out.values():
+            g *= scale
+        clipped = True
+    elif mode == "value":
+        for g in out.values():
+            if np.abs(g).max(initial=0.0) > threshold:
+                np.clip(g, -threshold, threshold, out=g)  # min-char-rnn's np.clip(d, -5, 5)
+                clipped = True
+    return ClipResult(out, norm, clipped)

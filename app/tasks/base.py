@@ -1,0 +1,116 @@
+"""What a lesson task gives the session: vocabularies, batches of sequences, a held-out split."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+PAD = "<pad>"  # padding token: its positions carry no loss (loss_mask 0)
+UNK = "<unk>"  # a word the training split never used
+SOS = "<sos>"  # start of sequence, the decoder's first input
+EOS = "<eos>"  # end of sequence, the decoder's last target
+
+ARCHITECTURES = ("many_to_many", "many_to_one", "one_to_many", "encoder_decoder")
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One iteration's data, laid out (T, B, ...) like the engine."""
+
+    inputs: np.ndarray  # (T, B) token ids, or (T, B, D) real values; encoder source for seq2seq
+    targets: np.ndarray  # (T, B) token ids, or (T, B, O) real values; decoder targets for seq2seq
+    loss_mask: np.ndarray | None = None  # (T, B) 1 where a loss is counted
+    stateful: bool = False  # carry h over from the previous batch (min-char-rnn's hprev)
+    next_cursor: int | None = None  # stream tasks: pass back as `cursor` for the next batch
+    decoder_inputs: np.ndarray | None = None  # (T_out, B) <sos> y_1 ... for encoder-decoder
+    source_mask: np.ndarray | None = None  # (T_in, B) 1 on real source tokens, 0 on padding
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """What a page shows about a task."""
+
+    name: str
+    title: str
+    summary: str
+    architecture: str  # one of ARCHITECTURES
+    input_kind: str  # onehot (token ids; a run may add an embedding) | real
+    head: str  # softmax | linear
+    lesson: str = ""
+    defaults: dict[str, object] = field(default_factory=dict)
+    fixed_seq_len: int | None = None  # data sets of fixed length ignore the run's seq_len
+    input_size: int = 0  # features per step for real-valued inputs (0 for tokens)
+    output_size: int = 0  # outputs per step for a linear head (0 for tokens)
+
+
+class Task(Protocol):
+    """A lesson's data source; pure NumPy, driven by the session's seeded generator."""
+
+    info: TaskInfo
+    input_vocab: tuple[str, ...]
+    output_vocab: tuple[str, ...]
+
+    def train_batch(
+        self, rng: np.random.Generator, batch_size: int, seq_len: int, *, cursor: int | None = None
+    ) -> Batch:
+        """The next training batch; `cursor` is the previous batch's `next_cursor`, if any."""
+        ...
+
+    def heldout_batch(self, seq_len: int) -> Batch:
+        """The held-out split as one deterministic batch, never used for training."""
+        ...
+
+    def score(self, batch: Batch, ys: np.ndarray) -> dict[str, float]:
+        """Metrics of outputs y (T, B, O) on a batch: loss and accuracy (tokens) or mse (real)."""
+        ...
+
+
+def vocabulary(tokens: Sequence[str], *, specials: Sequence[str] = ()) -> tuple[str, ...]:
+    """Special tokens first, then the distinct tokens in sorted order: stable across runs."""
+    seen = set(specials)
+    return (*specials, *sorted({t for t in tokens if t not in seen}))
+
+
+def encode(tokens: Sequence[str], vocab: Sequence[str], *, unknown: str | None = None) -> list[int]:
+    """Token ids of `tokens`; unseen tokens map to `unknown` (or raise ValueError)."""
+    index = {token: i for i, token in enumerate(vocab)}
+    ids = []
+    for token in tokens:
+        if token in index:
+            ids.append(index[token])
+        elif unknown is not None:
+            ids.append(index[unknown])
+        else:
+            raise ValueError(f"token {token!r} is not in the vocabulary")
+    return ids
+
+
+def pad_columns(
+    sequences: Sequence[Sequence[int]], length: int, pad_id: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(ids (T, B), mask (T, B)): each sequence a column, padded at the end to `length`."""
+    ids = np.full((length, len(sequences)), pad_id, dtype=np.int64)
+    mask = np.zeros((length, len(sequences)))
+    for b, seq in enumerate(sequences):
+        if len(seq) > length:
+            raise ValueError(f"sequence of {len(seq)} tokens does not fit in {length} steps")
+        ids[: len(seq), b] = seq
+        mask[: len(seq), b] = 1.0
+    return ids, mask
+
+
+def last_step_mask(lengths: Sequence[int], length: int) -> np.ndarray:
+    """(T, B) mask with a single 1 at each sequence's last real step (many-to-one loss)."""
+    mask = np.zeros((length, len(lengths)))
+    mask[np.asarray(lengths) - 1, np.arange(len(lengths))] = 1.0
+    return mask
+
+
+def split_every(items: Sequence[object], every: int) -> tuple[list[int], list[int]]:
+    """(train, held-out) indices: every `every`-th item held out, so both splits cover the data."""
+    heldout = [i for i in range(len(items)) if i % every == every - 1]
+    train = [i for i in range(len(items)) if i % every != every - 1]
+    return train, heldout

@@ -1,0 +1,92 @@
+"""Sentiment of short restaurant reviews: many-to-one, read word by word, judged at the end."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import cache
+from importlib import resources
+
+import numpy as np
+
+from app.tasks.base import (
+    PAD,
+    UNK,
+    Batch,
+    TaskInfo,
+    encode,
+    last_step_mask,
+    pad_columns,
+    split_every,
+    vocabulary,
+)
+from app.tasks.metrics import score_tokens
+
+LABELS = ("negative", "positive")
+
+
+@cache
+def reviews() -> tuple[tuple[str, int], ...]:
+    """(review, label) pairs from the shipped file; label 1 is positive."""
+    text = resources.files("app.tasks").joinpath("data/reviews.txt").read_text(encoding="utf-8")
+    pairs = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        sign, review = line.split(" ", 1)
+        pairs.append((review.strip(), 1 if sign == "+" else 0))
+    return tuple(pairs)
+
+
+class SentimentTask:
+    """Read a review one word at a time; the loss counts only at its last word."""
+
+    info = TaskInfo(
+        name="sentiment",
+        title="Sentiment: is this review positive?",
+        summary=(
+            "A review is read word by word and judged once, at its last word; the "
+            "probability of 'positive' after each word shows the model changing its mind."
+        ),
+        architecture="many_to_one",
+        input_kind="onehot",
+        head="softmax",
+        defaults={"embedding_size": 8, "hidden_size": 16},
+    )
+    output_vocab = LABELS
+
+    def __init__(self) -> None:
+        data = reviews()
+        # Positive and negative lines alternate in the file, so a stride keeps both in each split.
+        self._train, self._heldout = split_every(data, 5)
+        self.words = [review.split() for review, _ in data]
+        self.labels = np.array([label for _, label in data])
+        # Only training words get their own id; a held-out word never seen becomes <unk>.
+        train_words = [w for i in self._train for w in self.words[i]]
+        self.input_vocab = vocabulary(train_words, specials=(PAD, UNK))
+        self._encoded = [encode(w, self.input_vocab, unknown=UNK) for w in self.words]
+        self.seq_len = max(len(w) for w in self.words)
+        self.info = replace(type(self).info, fixed_seq_len=self.seq_len)
+
+    def _batch(self, indices: list[int] | np.ndarray) -> Batch:
+        chosen = [self._encoded[int(i)] for i in indices]
+        inputs, _ = pad_columns(chosen, self.seq_len, self.input_vocab.index(PAD))
+        labels = self.labels[np.asarray(indices, dtype=np.int64)]
+        # The label is the target at every step, so each step's output can be shown against it,
+        # but the loss counts only at the last real word (many-to-one).
+        targets = np.repeat(labels[None, :], self.seq_len, axis=0)
+        mask = last_step_mask([len(s) for s in chosen], self.seq_len)
+        return Batch(inputs=inputs, targets=targets, loss_mask=mask)
+
+    def train_batch(
+        self, rng: np.random.Generator, batch_size: int, seq_len: int, *, cursor: int | None = None
+    ) -> Batch:
+        """Training reviews drawn at random, padded at the end."""
+        return self._batch(rng.choice(self._train, size=batch_size))
+
+    def heldout_batch(self, seq_len: int) -> Batch:
+        """Every held-out review once."""
+        return self._batch(self._heldout)
+
+    def score(self, batch: Batch, ys: np.ndarray) -> dict[str, float]:
+        """Cross-entropy and accuracy of the verdict at each review's last word."""
+        return score_tokens(batch, ys)

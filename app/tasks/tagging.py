@@ -1,0 +1,122 @@
+"""Part-of-speech tagging: many-to-many, one tag per word, equal lengths.
+
+The words "fish", "duck", "watch", "book", "park", "play", "walk" and "can" are nouns after
+a determiner ("the fish") and verbs after a pronoun or "can" ("we fish"): the tag depends on
+the word before, which only the hidden state remembers. Sentences come from a tiny grammar,
+drawn with a fixed seed; a fixed fifth of the distinct sentences is held out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from app.tasks.base import PAD, Batch, TaskInfo, encode, pad_columns, split_every, vocabulary
+from app.tasks.metrics import masked_accuracy, score_tokens
+
+TAGS = ("DET", "ADJ", "NOUN", "VERB", "PRON", "AUX", "ADP", "PUNCT")
+DETERMINERS = ("the", "a", "my", "this")
+ADJECTIVES = ("big", "small", "red", "old", "happy", "lazy")
+NOUNS = ("dog", "cat", "girl", "boy", "bird", "teacher", "farmer")
+VERBS = ("see", "like", "want", "read", "need", "love")
+PRONOUNS = ("i", "you", "we", "they")
+PREPOSITIONS = ("in", "near", "with", "on")
+AMBIGUOUS = ("fish", "duck", "watch", "book", "park", "play", "walk")  # noun or verb
+SENTENCES = 600  # distinct sentences drawn from the grammar
+GRAMMAR_SEED = 20240501  # fixed: the data set is the same on every machine
+
+Tagged = list[tuple[str, str]]
+
+
+def _noun_phrase(rng: np.random.Generator) -> Tagged:
+    phrase = [(str(rng.choice(DETERMINERS)), "DET")]
+    if rng.random() < 0.4:
+        phrase.append((str(rng.choice(ADJECTIVES)), "ADJ"))
+    nouns = NOUNS + AMBIGUOUS + ("can",)  # "the can": the auxiliary's twin is a noun here
+    phrase.append((str(rng.choice(nouns)), "NOUN"))
+    return phrase
+
+
+def _verb(rng: np.random.Generator) -> tuple[str, str]:
+    return str(rng.choice(VERBS + AMBIGUOUS)), "VERB"
+
+
+def _sentence(rng: np.random.Generator) -> Tagged:
+    """One sentence: a subject, an optional "can", a verb, then an object or a place."""
+    if rng.random() < 0.5:
+        subject: Tagged = [(str(rng.choice(PRONOUNS)), "PRON")]
+    else:
+        # A noun subject takes "can", keeping the verb's form the same for every subject.
+        subject = [*_noun_phrase(rng), ("can", "AUX")]
+    if subject[0][1] == "PRON" and rng.random() < 0.3:
+        subject.append(("can", "AUX"))
+    words = [*subject, _verb(rng)]
+    ending = rng.random()
+    if ending < 0.5:
+        words += _noun_phrase(rng)
+    elif ending < 0.8:
+        words += [(str(rng.choice(PREPOSITIONS)), "ADP"), *_noun_phrase(rng)]
+    return [*words, (".", "PUNCT")]
+
+
+def grammar_sentences(count: int = SENTENCES, seed: int = GRAMMAR_SEED) -> list[Tagged]:
+    """`count` distinct tagged sentences, in the order they were first drawn."""
+    rng = np.random.default_rng(seed)
+    seen: dict[tuple[tuple[str, str], ...], None] = {}
+    while len(seen) < count:
+        seen.setdefault(tuple(_sentence(rng)), None)
+    return [list(s) for s in seen]
+
+
+class TaggingTask:
+    """Tag every word of a sentence with its part of speech."""
+
+    info = TaskInfo(
+        name="tagging",
+        title="Tagging: parts of speech",
+        summary=(
+            "Give every word its part of speech; 'fish' after 'the' is a NOUN, after 'we' "
+            "a VERB, so the tag needs the word before."
+        ),
+        architecture="many_to_many",
+        input_kind="onehot",
+        head="softmax",
+        defaults={"embedding_size": 8, "hidden_size": 16},
+    )
+
+    def __init__(self) -> None:
+        self.sentences = grammar_sentences()
+        self.input_vocab = vocabulary(
+            [w for s in self.sentences for w, _ in s], specials=(PAD,)
+        )
+        self.output_vocab = TAGS
+        self._words = [encode([w for w, _ in s], self.input_vocab) for s in self.sentences]
+        self._tags = [encode([t for _, t in s], TAGS) for s in self.sentences]
+        self._train, self._heldout = split_every(self.sentences, 5)
+        self.seq_len = max(len(s) for s in self.sentences)
+        self.info = replace(type(self).info, fixed_seq_len=self.seq_len)
+        self._ambiguous = [self.input_vocab.index(w) for w in (*AMBIGUOUS, "can")]
+
+    def _batch(self, indices: list[int] | np.ndarray) -> Batch:
+        pad_id = self.input_vocab.index(PAD)
+        inputs, mask = pad_columns([self._words[int(i)] for i in indices], self.seq_len, pad_id)
+        targets, _ = pad_columns([self._tags[int(i)] for i in indices], self.seq_len, 0)
+        return Batch(inputs=inputs, targets=targets, loss_mask=mask)
+
+    def train_batch(
+        self, rng: np.random.Generator, batch_size: int, seq_len: int, *, cursor: int | None = None
+    ) -> Batch:
+        """Training sentences drawn at random, padded at the end."""
+        return self._batch(rng.choice(self._train, size=batch_size))
+
+    def heldout_batch(self, seq_len: int) -> Batch:
+        """Every held-out sentence once."""
+        return self._batch(self._heldout)
+
+    def score(self, batch: Batch, ys: np.ndarray) -> dict[str, float]:
+        """Loss and accuracy per word, and accuracy on the words that are noun or verb."""
+        metrics = score_tokens(batch, ys)
+        where = np.isin(batch.inputs, self._ambiguous) & (batch.loss_mask > 0)
+        metrics["ambiguous_accuracy"] = masked_accuracy(batch, ys, where)
+        return metrics

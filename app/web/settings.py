@@ -1,0 +1,44 @@
+"""Server settings: embedded defaults, overridable by UNROLL_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """What an operator can tune; every field has a safe default, so no config file is needed."""
+
+    model_config = SettingsConfigDict(env_prefix="UNROLL_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    # Comma-separated origins allowed to open a websocket. Empty means same origin only.
+    allowed_origins: str = ""
+    log_level: str = "info"
+
+    max_sessions: int = Field(300, ge=1, description="concurrent websocket sessions per server")
+    max_hidden_size: int = Field(256, ge=1)
+    max_seq_len: int = Field(200, ge=1)
+    max_vocab: int = Field(256, ge=2)
+    max_batch: int = Field(64, ge=1)
+    max_train_iterations: int = Field(5000, ge=1, description="iterations per train command")
+    max_message_bytes: int = Field(65536, ge=1024, description="largest client message accepted")
+    max_import_bytes: int = Field(4 * 2**20, ge=1024, description="largest session import")
+    max_commands_per_second: float = Field(
+        50.0, gt=0, description="sustained command rate per client"
+    )
+    send_queue_frames: int = Field(32, ge=2, description="animation frames buffered per client")
+    keepalive_seconds: float = Field(20.0, gt=0)
+
+    def origin_list(self) -> list[str]:
+        """Allowed websocket origins as a list."""
+        return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings read once from the environment."""
+    return Settings()

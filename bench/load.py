@@ -1,0 +1,126 @@
+"""Load on the live websocket: N sessions stepping at 20 steps/s, plus one stalled client.
+
+Each healthy client sends `advance` 20 times a second (one step of the forward, backward, update
+cycle) and times each command's round trip to its ack. One extra client starts `play` at 20 steps
+per second and never reads. Prints, per N: frames delivered (total, and to healthy clients as a
+share of what they asked for), p50/p99 round trip, server CPU and memory. Loopback only, bounded
+in time: `python bench/load.py [--seconds 5] [--sizes 1,10,50,100,200]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from dataclasses import dataclass, field
+
+import orjson
+import websockets
+
+from bench._server import ServerProcess, running_server
+
+RATE = 20.0
+
+
+@dataclass
+class ClientStats:
+    """What one healthy client saw."""
+
+    sent: int = 0
+    acked: int = 0
+    frames: int = 0
+    round_trips: list[float] = field(default_factory=list)
+
+
+async def healthy_client(
+    url: str, seconds: float, stats: ClientStats, start: asyncio.Event
+) -> None:
+    async with websockets.connect(url, max_size=None, compression=None) as ws:
+        await ws.recv()  # hello
+        await ws.recv()  # spectrum
+        await start.wait()
+        sent_at: dict[int, float] = {}
+
+        async def reader() -> None:
+            async for message in ws:
+                stats.frames += 1
+                frame = orjson.loads(message)
+                if frame["type"] == "ack" and frame["command_id"] in sent_at:
+                    stats.round_trips.append(time.perf_counter() - sent_at.pop(frame["command_id"]))
+                    stats.acked += 1
+
+        reading = asyncio.create_task(reader())
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        end = due + seconds
+        command_id = 0
+        while loop.time() < end:
+            command_id += 1
+            sent_at[command_id] = time.perf_counter()
+            await ws.send(orjson.dumps({"type": "advance", "id": command_id}).decode())
+            stats.sent += 1
+            due += 1.0 / RATE
+            await asyncio.sleep(max(0.0, due - loop.time()))
+        await asyncio.sleep(0.3)  # let the last replies arrive
+        reading.cancel()
+
+
+async def stalled_client(url: str, stop: asyncio.Event) -> None:
+    """Asks for a stream and never reads it."""
+    async with websockets.connect(url, max_size=None, compression=None, max_queue=1) as ws:
+        await ws.send(orjson.dumps({"type": "play", "steps_per_second": RATE}).decode())
+        await stop.wait()
+
+
+async def measure(server: ServerProcess, clients: int, seconds: float) -> dict[str, float]:
+    stats = [ClientStats() for _ in range(clients)]
+    start, stop = asyncio.Event(), asyncio.Event()
+    stalled = asyncio.create_task(stalled_client(server.ws, stop))
+    tasks = [asyncio.create_task(healthy_client(server.ws, seconds, s, start)) for s in stats]
+    await asyncio.sleep(0.5 + clients * 0.01)  # connections settle
+    rss_before = server.rss_mb()
+    cpu_before, wall_before = server.cpu_seconds(), time.perf_counter()
+    start.set()
+    await asyncio.gather(*tasks)
+    cpu = (server.cpu_seconds() - cpu_before) / (time.perf_counter() - wall_before)
+    rss_after = server.rss_mb()
+    stop.set()
+    await stalled
+    trips = sorted(t for s in stats for t in s.round_trips)
+    asked = sum(s.sent for s in stats)
+    return {
+        "clients": clients,
+        "frames_per_s": sum(s.frames for s in stats) / seconds,
+        "delivered_share": sum(s.acked for s in stats) / max(asked, 1),
+        "p50_ms": 1000 * statistics.median(trips) if trips else float("nan"),
+        "p99_ms": 1000 * trips[int(0.99 * (len(trips) - 1))] if trips else float("nan"),
+        "cpu_cores": cpu,
+        "rss_mb": rss_after,
+        "mb_per_session": (rss_after - rss_before) / clients,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--sizes", default="1,10,50,100,200")
+    args = parser.parse_args()
+    sizes = [int(n) for n in args.sizes.split(",")]
+    env = {"UNROLL_MAX_SESSIONS": str(max(sizes) + 10), "UNROLL_MAX_COMMANDS_PER_SECOND": "100"}
+    print(
+        f"{'N':>5} {'frames/s':>9} {'acked':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU':>5} "
+        f"{'RSS MB':>7} {'MB/sess':>8}"
+    )
+    with running_server(**env) as server:
+        for n in sizes:
+            row = asyncio.run(measure(server, n, args.seconds))
+            print(
+                f"{n:>5} {row['frames_per_s']:>9.0f} {row['delivered_share']:>7.1%} "
+                f"{row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} {row['cpu_cores']:>5.2f} "
+                f"{row['rss_mb']:>7.1f} {row['mb_per_session']:>8.3f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
