@@ -252,14 +252,16 @@ class ForwardFrame(_Strict):
     iteration: int
     t: int
     seq_len: int
-    input_token: str
-    target_token: str
+    input_token: str = Field(description="x_t as text: a token, or real values rounded")
+    target_token: str = Field(description="the target as text; empty where no loss is counted")
+    counted: bool = Field(True, description="whether L_t counts (false on masked steps)")
     h: Vector = Field(description="h_t, shape (H,)")
     a: Vector = Field(description="pre-activation W_xh x_t + W_hh h_{t-1} + b_h, shape (H,)")
-    y: Vector = Field(description="y_t over the whole vocabulary, shape (V,)")
-    top: list[TokenProb] = Field(description="most probable tokens, best first")
-    target_prob: Number
-    loss: Number = Field(description="L_t = -log y_t[target]")
+    y: Vector = Field(description="y_t: softmax over the vocabulary (V,), or the prediction (O,)")
+    top: list[TokenProb] = Field(description="most probable tokens, best first (softmax only)")
+    target_prob: Number | None = Field(description="y_t[target] (softmax only)")
+    target_value: Vector | None = Field(None, description="the real-valued target (linear only)")
+    loss: Number = Field(description="L_t: -log y_t[target], or squared error")
     total_loss: Number = Field(description="sum of L_t so far in this iteration")
 
 

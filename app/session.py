@@ -103,6 +103,7 @@ class _Iteration:
     forward: Forward
     backward: Backward | None = None
     flow: np.ndarray | None = None  # (T, T) ||dL_t/dh_k||
+    shown_loss: float = 0.0  # sum of L_t so far for the sequence on screen
 
 
 class Session:
@@ -156,8 +157,8 @@ class Session:
         return _Iteration(number=number, batch=batch, forward=forward)
 
     def hello(self) -> Hello:
-        """The first frame of a connection."""
-        batch = self.iteration.batch
+        """The first frame of a connection, and of every new run."""
+        sequence = self.sequence()
         return Hello(
             server_version=__version__,
             session_id=self.id,
@@ -165,29 +166,45 @@ class Session:
             config=self.config,
             seed=self.config.seed,
             vocab=list(self.task.output_vocab),
-            seq_len=int(batch.inputs.shape[0]),
-            tokens=self._tokens(batch.inputs[:, 0], self.task.input_vocab),
-            targets=self._tokens(batch.targets[:, 0], self.task.output_vocab),
+            seq_len=sequence.seq_len,
+            tokens=sequence.tokens,
+            targets=sequence.targets,
         )
 
     def sequence(self) -> SequenceFrame:
-        """Announce the iteration about to be unrolled."""
+        """Announce the iteration about to be unrolled (its first sequence, as text)."""
         batch = self.iteration.batch
+        counted = (
+            np.ones(batch.inputs.shape[0], bool)
+            if batch.loss_mask is None
+            else batch.loss_mask[:, 0] > 0
+        )
         return SequenceFrame(
             iteration=self.iteration.number,
             seq_len=int(batch.inputs.shape[0]),
-            tokens=self._tokens(batch.inputs[:, 0], self.task.input_vocab),
-            targets=self._tokens(batch.targets[:, 0], self.task.output_vocab),
+            tokens=[self._input_text(x) for x in batch.inputs[:, 0]],
+            targets=[
+                self._target_text(y) if c else ""
+                for y, c in zip(batch.targets[:, 0], counted, strict=True)
+            ],
         )
 
-    @staticmethod
-    def _tokens(ids: np.ndarray, vocab: tuple[str, ...]) -> list[str]:
-        return [vocab[int(i)] for i in ids]
+    def _input_text(self, x: np.ndarray) -> str:
+        """x_t as text: its token, or its values rounded."""
+        if self.spec.input_kind == "real":
+            return _format_values(x)
+        return self.task.input_vocab[int(x)]
+
+    def _target_text(self, y: np.ndarray) -> str:
+        """A target as text: its token, or its values rounded."""
+        if self.spec.head == "linear":
+            return _format_values(y)
+        return self.task.output_vocab[int(y)]
 
     # ----------------------------------------------------------------- stepping
 
     def step_forward(self) -> ForwardFrame:
-        """One time step of the forward pass, for the first sequence of the batch."""
+        """One time step of the forward pass; the frame shows the batch's first sequence."""
         it = self.iteration
         if it.forward.done:
             raise CommandRefused(
@@ -195,25 +212,41 @@ class Session:
             )
         step = it.forward.step()
         t = step.t
-        probs = step.y[0]  # (V,)
-        target = int(it.batch.targets[t, 0])
-        order = np.argsort(-probs)[:TOP_TOKENS]
-        vocab = self.task.output_vocab
+        batch = it.batch
+        counted = batch.loss_mask is None or bool(batch.loss_mask[t, 0])
+        loss = float(step.losses[0])
+        it.shown_loss += loss
+        y = step.y[0]  # (V,) probabilities, or (O,) prediction
+        top: list[TokenProb] = []
+        target_prob: float | str | None = None
+        target_value = None
+        if self.spec.head == "softmax":
+            vocab = self.task.output_vocab
+            target = int(batch.targets[t, 0])
+            target_token = self._target_text(batch.targets[t, 0]) if counted else ""
+            order = np.argsort(-y)[:TOP_TOKENS]
+            top = [TokenProb.model_construct(token=vocab[i], p=wire_number(y[i])) for i in order]
+            target_prob = wire_number(y[target])
+        else:
+            target_value = wire_array(batch.targets[t, 0])
+            target_token = self._target_text(batch.targets[t, 0]) if counted else ""
         # Built without re-validation: this is the hot path, and tests validate what goes out.
         return ForwardFrame.model_construct(
             type="forward",
             iteration=it.number,
             t=t,
-            seq_len=int(it.batch.inputs.shape[0]),
-            input_token=self.task.input_vocab[int(it.batch.inputs[t, 0])],
-            target_token=vocab[target],
+            seq_len=int(batch.inputs.shape[0]),
+            input_token=self._input_text(batch.inputs[t, 0]),
+            target_token=target_token,
+            counted=counted,
             h=wire_array(step.h[0]),
             a=wire_array(step.a[0]),
-            y=wire_array(probs),
-            top=[TokenProb.model_construct(token=vocab[i], p=wire_number(probs[i])) for i in order],
-            target_prob=wire_number(probs[target]),
-            loss=wire_number(step.loss),
-            total_loss=wire_number(sum(s.loss for s in it.forward.steps)),
+            y=wire_array(y),
+            top=top,
+            target_prob=target_prob,
+            target_value=target_value,
+            loss=wire_number(loss),
+            total_loss=wire_number(it.shown_loss),
         )
 
     def step_backward(self) -> BackwardFrame:
@@ -496,6 +529,11 @@ class Session:
             self.step_forward()
         for _ in range(state.backward_steps):
             self.step_backward()
+
+
+def _format_values(values: np.ndarray) -> str:
+    """Real-valued inputs or targets as short text."""
+    return ", ".join(f"{v:.2f}" for v in np.atleast_1d(values))
 
 
 def _stringify_ints(value: Any) -> Any:
