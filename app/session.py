@@ -37,6 +37,7 @@ from app.protocol import (
     ForwardFrame,
     Hello,
     Limits,
+    Number,
     ProgressFrame,
     RunConfig,
     SampleFrame,
@@ -218,7 +219,7 @@ class Session:
         it.shown_loss += loss
         y = step.y[0]  # (V,) probabilities, or (O,) prediction
         top: list[TokenProb] = []
-        target_prob: float | str | None = None
+        target_prob: Number | None = None
         target_value = None
         if self.spec.head == "softmax":
             vocab = self.task.output_vocab

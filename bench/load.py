@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
+import resource
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import orjson
@@ -45,12 +48,17 @@ async def healthy_client(
         async def reader() -> None:
             async for message in ws:
                 stats.frames += 1
-                frame = orjson.loads(message)
-                if frame["type"] == "ack" and frame["command_id"] in sent_at:
-                    stats.round_trips.append(time.perf_counter() - sent_at.pop(frame["command_id"]))
-                    stats.acked += 1
+                # Only acks are decoded: the client must not be the bottleneck it measures.
+                if message.startswith('{"type":"ack"'):
+                    frame = orjson.loads(message)
+                    if frame["command_id"] in sent_at:
+                        sent = sent_at.pop(frame["command_id"])
+                        stats.round_trips.append(time.perf_counter() - sent)
+                        stats.acked += 1
 
         reading = asyncio.create_task(reader())
+        # Real clients are not in lockstep: each starts at its own phase of the 50 ms period.
+        await asyncio.sleep(random.uniform(0, 1.0 / RATE))
         loop = asyncio.get_running_loop()
         due = loop.time()
         end = due + seconds
@@ -73,17 +81,46 @@ async def stalled_client(url: str, stop: asyncio.Event) -> None:
         await stop.wait()
 
 
-async def measure(server: ServerProcess, clients: int, seconds: float) -> dict[str, float]:
+async def run_clients(url: str, clients: int, seconds: float, delay: float) -> list[ClientStats]:
+    """One worker process's share of the healthy clients."""
     stats = [ClientStats() for _ in range(clients)]
-    start, stop = asyncio.Event(), asyncio.Event()
-    stalled = asyncio.create_task(stalled_client(server.ws, stop))
-    tasks = [asyncio.create_task(healthy_client(server.ws, seconds, s, start)) for s in stats]
-    await asyncio.sleep(0.5 + clients * 0.01)  # connections settle
-    rss_before = server.rss_mb()
-    cpu_before, wall_before = server.cpu_seconds(), time.perf_counter()
+    start = asyncio.Event()
+    tasks = [asyncio.create_task(healthy_client(url, seconds, s, start)) for s in stats]
+    await asyncio.sleep(delay)  # every worker's connections settle, then all start together
     start.set()
     await asyncio.gather(*tasks)
-    cpu = (server.cpu_seconds() - cpu_before) / (time.perf_counter() - wall_before)
+    return stats
+
+
+def worker(url: str, clients: int, seconds: float, delay: float) -> tuple[list[ClientStats], float]:
+    """Run a share of the clients; also report this process's CPU seconds while it did."""
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    stats = asyncio.run(run_clients(url, clients, seconds, delay))
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return stats, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+async def measure(
+    server: ServerProcess, clients: int, seconds: float, pool: ProcessPoolExecutor, workers: int
+) -> dict[str, float]:
+    stop = asyncio.Event()
+    stalled = asyncio.create_task(stalled_client(server.ws, stop))
+    loop = asyncio.get_running_loop()
+    delay = 1.0 + clients * 0.01
+    shares = [clients // workers + (i < clients % workers) for i in range(workers)]
+    futures = [
+        loop.run_in_executor(pool, worker, server.ws, share, seconds, delay)
+        for share in shares
+        if share
+    ]
+    await asyncio.sleep(delay - 0.2)
+    rss_before = server.rss_mb()
+    cpu_before, wall_before = server.cpu_seconds(), time.perf_counter()
+    results = await asyncio.gather(*futures)
+    wall = time.perf_counter() - wall_before
+    cpu = (server.cpu_seconds() - cpu_before) / wall
+    stats = [s for share, _ in results for s in share]
+    client_cpu = sum(seconds_used for _, seconds_used in results) / wall
     rss_after = server.rss_mb()
     stop.set()
     await stalled
@@ -96,6 +133,7 @@ async def measure(server: ServerProcess, clients: int, seconds: float) -> dict[s
         "p50_ms": 1000 * statistics.median(trips) if trips else float("nan"),
         "p99_ms": 1000 * trips[int(0.99 * (len(trips) - 1))] if trips else float("nan"),
         "cpu_cores": cpu,
+        "client_cpu_cores": client_cpu,
         "rss_mb": rss_after,
         "mb_per_session": (rss_after - rss_before) / clients,
     }
@@ -105,6 +143,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--sizes", default="1,10,50,100,200")
+    parser.add_argument("--workers", type=int, default=2, help="client processes")
     args = parser.parse_args()
     sizes = [int(n) for n in args.sizes.split(",")]
     env = {"UNROLL_MAX_SESSIONS": str(max(sizes) + 10), "UNROLL_MAX_COMMANDS_PER_SECOND": "100"}
@@ -112,13 +151,14 @@ def main() -> None:
         f"{'N':>5} {'frames/s':>9} {'acked':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU':>5} "
         f"{'RSS MB':>7} {'MB/sess':>8}"
     )
-    with running_server(**env) as server:
+    with running_server(**env) as server, ProcessPoolExecutor(args.workers) as pool:
         for n in sizes:
-            row = asyncio.run(measure(server, n, args.seconds))
+            row = asyncio.run(measure(server, n, args.seconds, pool, args.workers))
             print(
                 f"{n:>5} {row['frames_per_s']:>9.0f} {row['delivered_share']:>7.1%} "
                 f"{row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} {row['cpu_cores']:>5.2f} "
-                f"{row['rss_mb']:>7.1f} {row['mb_per_session']:>8.3f}"
+                f"{row['rss_mb']:>7.1f} {row['mb_per_session']:>8.3f} "
+                f"{row['client_cpu_cores']:>10.2f}"
             )
 
 

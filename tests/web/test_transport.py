@@ -287,8 +287,9 @@ def test_a_client_that_stops_reading_does_not_slow_the_others(live_server: LiveS
                 while decode(ws.recv())["type"] != "ack":
                     pass
                 round_trips.append(time.perf_counter() - started)
-        assert statistics.median(round_trips) < 0.02
-        assert max(round_trips) < 0.25
+        # Generous bounds (CI machines are shared); a blocked server would take seconds.
+        assert statistics.median(round_trips) < 0.05
+        assert max(round_trips) < 0.5
         app = live_server.server.config.app
         for connection in app.state.sessions.live:
             assert len(connection.outbox) <= connection.outbox.capacity + 8
