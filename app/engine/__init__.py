@@ -1,9 +1,10 @@
 """Unroll's recurrent engine: pure NumPy RNN, LSTM and GRU, step by step forward and back.
 
-Modules: spec (ModelSpec, InitSpec), params (names, shapes, init), cells (the recurrences),
-heads (softmax / linear outputs), unroll (shared driver), forward (Forward), backward
-(Backward), train (loss_and_grads, clipping), optim (optimizers), diagnostics (gradient flow,
-Jacobians, spectrum), sampling, architectures (masks and shifted inputs), seq2seq, numerics.
+Modules: spec (ModelSpec, InitSpec), params (names, shapes, seeded init), activations, cells
+(the recurrences behind one interface), heads (softmax / linear outputs), unroll (the shared
+driver), forward (Forward), backward (Backward), train (loss_and_grads, clipping), optim
+(optimizers), diagnostics (gradient flow, Jacobians, spectrum), sampling, architectures (masks,
+shifted inputs), seq2seq (encoder-decoder), numerics (non-finite checks, norms), types.
 """
 
 from app.engine.architectures import last_step_mask, padding_mask, shifted_inputs

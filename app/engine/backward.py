@@ -2,7 +2,7 @@
 
 Each BackwardStep reports dL/dh_t of the total loss and its norm, the largest singular value
 of the step's Jacobian dh_t/dh_{t-1} (batch element 0) and a snapshot of every parameter's
-gradient accumulated over steps T-1 .. t (copies: later steps do not change a snapshot).
+gradient accumulated over steps T-1 .. t: read-only arrays that later steps never change.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class BackwardStep:
     dh_norm: float  # ||dL/dh_t|| over the whole batch
     da: Array  # (B, G*H) dL/da_t, the stacked pre-activations' gradient (read-only)
     jacobian_norm: float  # largest singular value of dh_t/dh_{t-1}, batch element 0 (nan: off)
-    grads: dict[str, Array]  # each parameter's gradient summed over steps T-1 .. t (copies)
+    grads: dict[str, Array]  # each parameter's gradient summed over steps T-1 .. t (read-only)
 
 
 class Backward:
@@ -81,8 +81,7 @@ class Backward:
             dh_total += dh_ext
         self.sweep = Sweep(self.model, tape, dh_total, dc_ext, truncation)
         self.diagnostics = diagnostics
-        self._jacobian_norms: Array | None = None
-        self.grads = {name: np.zeros_like(p) for name, p in self.model.params.items()}
+        self._jacobian_norms: dict[int, float] = {}
         self.steps: list[BackwardStep] = []
         self._result: Gradients | None = None
 
@@ -96,12 +95,14 @@ class Backward:
         """Whether step 0 has been processed."""
         return self.sweep.done
 
-    @property
-    def jacobian_norms(self) -> Array:
-        """(T,) largest singular value of dh_t/dh_{t-1} for batch element 0, computed once."""
-        if self._jacobian_norms is None:
-            self._jacobian_norms = jacobian_norms_of(self.model, self.trace.tape)
-        return self._jacobian_norms
+    def jacobian_norm(self, t: int) -> float:
+        """sigma_max(dh_t/dh_{t-1}) for batch element 0, computed when first asked for."""
+        if t not in self._jacobian_norms:
+            steps = slice(t, t + 1)
+            self._jacobian_norms[t] = float(
+                jacobian_norms_of(self.model, self.trace.tape, 0, steps)[0]
+            )
+        return self._jacobian_norms[t]
 
     @property
     def gradients(self) -> Gradients:
@@ -117,28 +118,24 @@ class Backward:
     def step(self) -> BackwardStep:
         """Backprop through step t and accumulate every parameter's gradient there."""
         t, dh = self.sweep.step()
-        here = param_grads(
-            self.model,
-            self.trace.batch,
-            self.trace.tape,
-            self.sweep.dA,
-            self.dlogits,
-            slice(t, t + 1),
+        # the gradient summed over steps t .. T-1: one product per weight over those steps, the
+        # same code as loss_and_grads, so at t = 0 the two agree exactly
+        T = self.trace.batch.T
+        grads = param_grads(
+            self.model, self.trace.batch, self.trace.tape, self.sweep.dA, self.dlogits, slice(t, T)
         )
-        for name, g in here.items():
-            self.grads[name] += g
-        jacobian = float(self.jacobian_norms[t]) if self.diagnostics else float("nan")
+        jacobian = self.jacobian_norm(t) if self.diagnostics else float("nan")
         record = BackwardStep(
             t=t,
             dh=readonly(dh),
             dh_norm=float(np.sqrt(np.vdot(dh, dh))),
             da=readonly(self.sweep.dA[t]),
             jacobian_norm=jacobian,
-            grads={name: g.copy() for name, g in self.grads.items()},
+            grads={name: readonly(g) for name, g in grads.items()},
         )
         self.steps.append(record)
         if self.done:
-            self._result = Gradients.of({name: g.copy() for name, g in self.grads.items()})
+            self._result = Gradients.of({name: g.copy() for name, g in grads.items()})
         return record
 
     def run(self) -> Gradients:

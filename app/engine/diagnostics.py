@@ -23,20 +23,33 @@ from app.engine.unroll import Model, build_model, head_gradients
 if TYPE_CHECKING:
     from app.engine.forward import ForwardTrace
 
+_ALL = slice(None)  # every time step
 
-def jacobians_of(model: Model, tape: Tape, batch_index: int = 0) -> Array:
-    """(T, H, H) the step Jacobians dh_t/dh_{t-1} (c_{t-1} held fixed) of one batch element."""
+
+def jacobians_of(model: Model, tape: Tape, batch_index: int = 0, steps: slice = _ALL) -> Array:
+    """(n, H, H) the step Jacobians dh_t/dh_{t-1} (c_{t-1} held fixed) of one batch element.
+
+    The cell's tangent map applied to the H unit vectors at once: J_t e_j for every j.
+    """
     H = model.spec.hidden_size
     b = slice(batch_index, batch_index + 1)
     eye = np.eye(H, dtype=model.dtype)  # tangent seeds e_j
-    cols = model.cell.jvp(tape, (slice(None), b), eye, model.w)  # (T, H, H): [t, j] = J_t e_j
+    cols = model.cell.jvp(tape, (steps, b), eye, model.w)  # (n, H, H): [t, j] = J_t e_j
     return np.ascontiguousarray(cols.transpose(0, 2, 1))
 
 
-def jacobian_norms_of(model: Model, tape: Tape, batch_index: int = 0) -> Array:
-    """(T,) the largest singular value of each step Jacobian dh_t/dh_{t-1}."""
-    J = jacobians_of(model, tape, batch_index)
-    return np.linalg.svd(J.astype(np.float64), compute_uv=False)[:, 0]
+def jacobian_norms_of(model: Model, tape: Tape, batch_index: int = 0, steps: slice = _ALL) -> Array:
+    """(n,) sigma_max(dh_t/dh_{t-1}) by LAPACK's SVD: exact, O(H^3) per step; NaN if not finite.
+
+    Krylov methods (Lanczos on J J^T) are faster for a tanh RNN but need up to H iterations
+    when the top singular values cluster, as they do for gated cells near init (J ~ diag(z)).
+    """
+    J = jacobians_of(model, tape, batch_index, steps).astype(np.float64)
+    finite = np.isfinite(J).all(axis=(1, 2))
+    norms = np.full(J.shape[0], np.nan)  # NaN reports a step that blew up; SVD cannot take it
+    if finite.any():
+        norms[finite] = np.linalg.svd(J[finite], compute_uv=False)[:, 0]
+    return norms
 
 
 def jacobians(
@@ -69,18 +82,18 @@ def gradient_flow(
     _, dh_head = head_gradients(model, batch, trace.ys)
     T, H = batch.T, spec.hidden_size
     b = slice(batch_index, batch_index + 1)
-    rows = np.zeros((T, H), model.dtype)  # row t: dL_t/dh_k at the current k
-    rows_c = np.zeros((T, H), model.dtype) if tape.cs is not None else None  # dL_t/dc_k
-    flow = np.zeros((T, T))
+    seen = np.zeros((T, T, H), model.dtype)  # seen[t, k] = dL_t/dh_k, filled column by column
+    dc = np.zeros((T, H), model.dtype) if tape.cs is not None else None  # dL_t/dc_k rows
     for k in range(T - 1, -1, -1):
-        rows[k] = dh_head[k, batch_index]  # loss k enters at h_k through the head
-        flow[k:, k] = np.linalg.norm(rows[k:], axis=1)
-        if k > 0:
-            dc = None if rows_c is None else rows_c[k:]
-            _, rows[k:], dc_prev = model.cell.backward(tape, (k, b), rows[k:], dc, model.w)
-            if rows_c is not None:
-                rows_c[k:] = dc_prev
-    return flow
+        seen[k, k] = dh_head[k, batch_index]  # loss k enters at h_k through the head
+        if k > 0:  # every loss t >= k steps back from h_k to h_{k-1} in one call
+            rows_c = None if dc is None else dc[k:]
+            _, seen[k:, k - 1], dc_prev = model.cell.backward(
+                tape, (k, b), seen[k:, k], rows_c, model.w
+            )
+            if dc is not None:
+                dc[k:] = dc_prev
+    return np.sqrt(np.einsum("tkh,tkh->tk", seen, seen, dtype=np.float64))  # zeros above
 
 
 @dataclass(frozen=True)
@@ -94,6 +107,7 @@ class Spectrum:
     gamma: float  # sup |f'|: tanh 1, sigmoid 1/4, relu 1, linear 1
     vanishing_sufficient: bool  # sigma_max < 1/gamma: gradients vanish (Pascanu et al. 2013)
     exploding_necessary: bool  # sigma_max > 1/gamma: needed (not enough) for them to explode
+    finite: bool = True  # False: W_hh holds NaN or inf, every figure above is NaN
 
 
 def spectrum(W_hh: Array, activation: str = "tanh") -> Spectrum:
@@ -103,10 +117,14 @@ def spectrum(W_hh: Array, activation: str = "tanh") -> Spectrum:
     W = np.asarray(W_hh, dtype=np.float64)
     if W.ndim != 2 or W.shape[0] != W.shape[1]:
         raise ValueError(f"W_hh must be a square matrix; got shape {W.shape}")
+    gamma = GAMMA[activation]
+    if not np.isfinite(W).all():  # an exploded run: report NaN, LAPACK cannot take it
+        nan = float("nan")
+        sv, eig = np.full(W.shape[0], nan), np.full(W.shape[0], nan, dtype=complex)
+        return Spectrum(sv, eig, nan, nan, gamma, False, False, finite=False)
     sv = np.linalg.svd(W, compute_uv=False)
     eig = np.linalg.eigvals(W)
     eig = eig[np.argsort(-np.abs(eig), kind="stable")]
-    gamma = GAMMA[activation]
     sigma = float(sv[0])
     return Spectrum(
         singular_values=sv,

@@ -92,6 +92,8 @@ class Forward:
         loss_mask: Any = None,
     ) -> None:
         self.spec = spec
+        # params are read, not copied: stacked gate weights and the one-hot lookup are taken
+        # now, so update them only between passes, never in the middle of one
         self.model: Model = build_model(params, spec)
         self.batch = make_batch(self.model, inputs, targets, loss_mask)
         T, B = self.batch.T, self.batch.B

@@ -32,6 +32,7 @@ class Model:
     lookup: Array | None  # (V, G*H) = W_x^T + b: a one-hot input's whole input projection
     params: Mapping[str, Array]
     dtype: np.dtype[Any]
+    names: tuple[str, ...]  # parameter names in canonical order
 
 
 def build_model(params: Mapping[str, Array], spec: ModelSpec) -> Model:
@@ -45,9 +46,9 @@ def build_model(params: Mapping[str, Array], spec: ModelSpec) -> Model:
         W_x = np.concatenate([params[f"W_x{k}"] for k in cell.blocks])
         b = np.concatenate([params[f"b_{k}"] for k in cell.blocks])
     lookup = W_x.T + b if spec.input_kind == "onehot" else None
-    return Model(
-        spec, cell, cell.weights(dict(params)), W_x, b, lookup, params, np.dtype(spec.dtype)
-    )
+    w = cell.weights(dict(params))
+    names = tuple(param_shapes(spec))
+    return Model(spec, cell, w, W_x, b, lookup, params, np.dtype(spec.dtype), names)
 
 
 @dataclass(frozen=True)
@@ -134,10 +135,11 @@ def project(model: Model, tokens: Array | None, X: Array | None) -> Array:
 
 
 def onehot(tokens: Array, size: int, dtype: np.dtype[Any]) -> Array:
-    """One-hot vectors (..., size) for display: the x_t a one-hot input stands for."""
-    out = np.zeros((*tokens.shape, size), dtype)
-    np.put_along_axis(out, tokens[..., None], 1.0, axis=-1)
-    return out
+    """One-hot vectors (..., size): the x_t a token stands for (display, gradient scatter)."""
+    flat = tokens.reshape(-1)
+    out = np.zeros((flat.shape[0], size), dtype)
+    out[np.arange(flat.shape[0]), flat] = 1.0
+    return out.reshape(*tokens.shape, size)
 
 
 def initial_state(model: Model, h0: Any, B: int) -> tuple[Array, Array | None]:
@@ -187,7 +189,7 @@ def output_logits(model: Model, h: Array) -> Array:
 
 
 def loss_scale(batch: Batch, dtype: np.dtype[Any]) -> Array:
-    """The weight of each (t, b) loss in the total: mask / B (document: losses are per sequence)."""
+    """The weight of each (t, b) loss in the total: m_tb / B, so losses are per sequence."""
     if batch.mask is None:
         return np.full((batch.T, batch.B), 1.0 / batch.B, dtype)
     return batch.mask / batch.B
@@ -300,7 +302,7 @@ def param_grads(
         d = dlogits[steps].reshape(-1, dlogits.shape[-1])
         grads["W_hy"] = d.T @ tape.hs[1:][steps].reshape(d.shape[0], -1)  # sum_t dy_t h_t^T
         grads["b_y"] = d.sum(axis=0)
-    return {name: grads[name] for name in param_shapes(spec)}
+    return {name: grads[name] for name in model.names}
 
 
 def run_forward(model: Model, batch: Batch, h0: Any) -> Tape:
