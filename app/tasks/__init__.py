@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 from app.tasks.base import Batch, Task, TaskInfo
-from app.tasks.hello import HelloTask
+from app.tasks.presets import PRESETS, Expectation, Preset, describe_presets, describe_tasks
+from app.tasks.registry import TASKS
+from app.tasks.text import CharTextTask
 
-TASKS: dict[str, Task] = {task.info.name: task for task in (HelloTask(),)}
-
-__all__ = ["TASKS", "Batch", "Task", "TaskInfo"]
+__all__ = [
+    "PRESETS",
+    "TASKS",
+    "Batch",
+    "CharTextTask",
+    "Expectation",
+    "Preset",
+    "Task",
+    "TaskInfo",
+    "describe_presets",
+    "describe_tasks",
+]

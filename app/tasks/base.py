@@ -26,7 +26,7 @@ class Batch:
     stateful: bool = False  # carry h over from the previous batch (min-char-rnn's hprev)
     next_cursor: int | None = None  # stream tasks: pass back as `cursor` for the next batch
     decoder_inputs: np.ndarray | None = None  # (T_out, B) <sos> y_1 ... for encoder-decoder
-    source_mask: np.ndarray | None = None  # (T_in, B) 1 on real source tokens, 0 on padding
+    source_lengths: np.ndarray | None = None  # (B,) real source tokens before the padding
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,21 @@ class TaskInfo:
 class Task(Protocol):
     """A lesson's data source; pure NumPy, driven by the session's seeded generator."""
 
-    info: TaskInfo
-    input_vocab: tuple[str, ...]
-    output_vocab: tuple[str, ...]
+    # Read-only: a task never changes once built, so one instance serves every session.
+    @property
+    def info(self) -> TaskInfo:
+        """Name, title, architecture and defaults."""
+        ...
+
+    @property
+    def input_vocab(self) -> tuple[str, ...]:
+        """Input tokens by id; empty for real-valued inputs."""
+        ...
+
+    @property
+    def output_vocab(self) -> tuple[str, ...]:
+        """Output tokens by id; empty for a linear head."""
+        ...
 
     def train_batch(
         self, rng: np.random.Generator, batch_size: int, seq_len: int, *, cursor: int | None = None

@@ -28,8 +28,8 @@ class HelloTask:
         defaults={"hidden_size": 3, "seq_len": 4},
         fixed_seq_len=len(WORD) - 1,
     )
-    input_vocab = ("h", "e", "l", "o")
-    output_vocab = input_vocab
+    input_vocab: tuple[str, ...] = ("h", "e", "l", "o")
+    output_vocab: tuple[str, ...] = input_vocab
 
     def _batch(self, batch_size: int) -> Batch:
         ids = np.array([self.input_vocab.index(c) for c in WORD])

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 
 import numpy as np
@@ -22,6 +21,7 @@ from app.tasks.base import (
 from app.tasks.metrics import score_tokens
 
 LABELS = ("negative", "positive")
+MAX_WORDS = 12  # every review is padded to this many steps
 
 
 @cache
@@ -50,22 +50,38 @@ class SentimentTask:
         architecture="many_to_one",
         input_kind="onehot",
         head="softmax",
-        defaults={"embedding_size": 8, "hidden_size": 16},
+        defaults={"embedding_size": 8, "hidden_size": 16, "seq_len": MAX_WORDS},
+        fixed_seq_len=MAX_WORDS,
     )
-    output_vocab = LABELS
+    seq_len = MAX_WORDS
+    output_vocab: tuple[str, ...] = LABELS
 
-    def __init__(self) -> None:
-        data = reviews()
+    # The reviews are read on first use, so importing the package reads no file.
+    @cached_property
+    def words(self) -> list[list[str]]:
+        """Each review's words, in file order."""
+        return [review.split() for review, _ in reviews()]
+
+    @cached_property
+    def labels(self) -> np.ndarray:
+        """(N,) 1 for positive, 0 for negative."""
+        return np.array([label for _, label in reviews()])
+
+    @cached_property
+    def _split(self) -> tuple[list[int], list[int]]:
         # Positive and negative lines alternate in the file, so a stride keeps both in each split.
-        self._train, self._heldout = split_every(data, 5)
-        self.words = [review.split() for review, _ in data]
-        self.labels = np.array([label for _, label in data])
+        return split_every(self.words, 5)
+
+    @cached_property
+    def input_vocab(self) -> tuple[str, ...]:
+        """<pad>, <unk> and the words of the training split."""
         # Only training words get their own id; a held-out word never seen becomes <unk>.
-        train_words = [w for i in self._train for w in self.words[i]]
-        self.input_vocab = vocabulary(train_words, specials=(PAD, UNK))
-        self._encoded = [encode(w, self.input_vocab, unknown=UNK) for w in self.words]
-        self.seq_len = max(len(w) for w in self.words)
-        self.info = replace(type(self).info, fixed_seq_len=self.seq_len)
+        train_words = [w for i in self._split[0] for w in self.words[i]]
+        return vocabulary(train_words, specials=(PAD, UNK))
+
+    @cached_property
+    def _encoded(self) -> list[list[int]]:
+        return [encode(w, self.input_vocab, unknown=UNK) for w in self.words]
 
     def _batch(self, indices: list[int] | np.ndarray) -> Batch:
         chosen = [self._encoded[int(i)] for i in indices]
@@ -81,11 +97,11 @@ class SentimentTask:
         self, rng: np.random.Generator, batch_size: int, seq_len: int, *, cursor: int | None = None
     ) -> Batch:
         """Training reviews drawn at random, padded at the end."""
-        return self._batch(rng.choice(self._train, size=batch_size))
+        return self._batch(rng.choice(self._split[0], size=batch_size))
 
     def heldout_batch(self, seq_len: int) -> Batch:
         """Every held-out review once."""
-        return self._batch(self._heldout)
+        return self._batch(self._split[1])
 
     def score(self, batch: Batch, ys: np.ndarray) -> dict[str, float]:
         """Cross-entropy and accuracy of the verdict at each review's last word."""

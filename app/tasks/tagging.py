@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from app.tasks.base import PAD, Batch, TaskInfo, encode, pad_columns, split_every, vocabulary
-from app.tasks.metrics import masked_accuracy, score_tokens
+from app.tasks.metrics import counted, masked_accuracy, score_tokens
 
 TAGS = ("DET", "ADJ", "NOUN", "VERB", "PRON", "AUX", "ADP", "PUNCT")
 DETERMINERS = ("the", "a", "my", "this")
@@ -29,11 +29,10 @@ GRAMMAR_SEED = 20240501  # fixed: the data set is the same on every machine
 Tagged = list[tuple[str, str]]
 
 
-def _noun_phrase(rng: np.random.Generator) -> Tagged:
+def _noun_phrase(rng: np.random.Generator, nouns: tuple[str, ...]) -> Tagged:
     phrase = [(str(rng.choice(DETERMINERS)), "DET")]
     if rng.random() < 0.4:
         phrase.append((str(rng.choice(ADJECTIVES)), "ADJ"))
-    nouns = NOUNS + AMBIGUOUS + ("can",)  # "the can": the auxiliary's twin is a noun here
     phrase.append((str(rng.choice(nouns)), "NOUN"))
     return phrase
 
@@ -48,15 +47,16 @@ def _sentence(rng: np.random.Generator) -> Tagged:
         subject: Tagged = [(str(rng.choice(PRONOUNS)), "PRON")]
     else:
         # A noun subject takes "can", keeping the verb's form the same for every subject.
-        subject = [*_noun_phrase(rng), ("can", "AUX")]
+        subject = [*_noun_phrase(rng, NOUNS), ("can", "AUX")]
     if subject[0][1] == "PRON" and rng.random() < 0.3:
         subject.append(("can", "AUX"))
     words = [*subject, _verb(rng)]
+    things = NOUNS + AMBIGUOUS + ("can",)  # "the can": the auxiliary's twin is a noun here
     ending = rng.random()
     if ending < 0.5:
-        words += _noun_phrase(rng)
+        words += _noun_phrase(rng, things)
     elif ending < 0.8:
-        words += [(str(rng.choice(PREPOSITIONS)), "ADP"), *_noun_phrase(rng)]
+        words += [(str(rng.choice(PREPOSITIONS)), "ADP"), *_noun_phrase(rng, things)]
     return [*words, (".", "PUNCT")]
 
 
@@ -87,10 +87,8 @@ class TaggingTask:
 
     def __init__(self) -> None:
         self.sentences = grammar_sentences()
-        self.input_vocab = vocabulary(
-            [w for s in self.sentences for w, _ in s], specials=(PAD,)
-        )
-        self.output_vocab = TAGS
+        self.input_vocab = vocabulary([w for s in self.sentences for w, _ in s], specials=(PAD,))
+        self.output_vocab: tuple[str, ...] = TAGS
         self._words = [encode([w for w, _ in s], self.input_vocab) for s in self.sentences]
         self._tags = [encode([t for _, t in s], TAGS) for s in self.sentences]
         self._train, self._heldout = split_every(self.sentences, 5)
@@ -117,6 +115,6 @@ class TaggingTask:
     def score(self, batch: Batch, ys: np.ndarray) -> dict[str, float]:
         """Loss and accuracy per word, and accuracy on the words that are noun or verb."""
         metrics = score_tokens(batch, ys)
-        where = np.isin(batch.inputs, self._ambiguous) & (batch.loss_mask > 0)
+        where = np.isin(batch.inputs, self._ambiguous) & (counted(batch) > 0)
         metrics["ambiguous_accuracy"] = masked_accuracy(batch, ys, where)
         return metrics

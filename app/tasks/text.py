@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from functools import cache
+from collections.abc import Callable
+from functools import cache, cached_property
 from importlib import resources
 
 import numpy as np
@@ -25,15 +26,8 @@ def shipped_corpus() -> str:
 class CharTextTask:
     """Next-character prediction over a text, many-to-many, walked like min-char-rnn."""
 
-    def __init__(self, text: str, *, name: str, title: str, summary: str) -> None:
-        self.text = text
-        self.input_vocab = tuple(sorted(set(text)))
-        self.output_vocab = self.input_vocab
-        index = {ch: i for i, ch in enumerate(self.input_vocab)}
-        self.ids = np.array([index[ch] for ch in text], dtype=np.int64)
-        split = int(len(text) * (1 - HELDOUT_FRACTION))
-        self.train_ids = self.ids[:split]
-        self.heldout_ids = self.ids[split:]
+    def __init__(self, source: Callable[[], str], *, name: str, title: str, summary: str) -> None:
+        self._source = source  # read on first use, so importing the package reads no file
         self.info = TaskInfo(
             name=name,
             title=title,
@@ -43,6 +37,40 @@ class CharTextTask:
             head="softmax",
             defaults={"seq_len": 25, "hidden_size": 100},
         )
+
+    @cached_property
+    def text(self) -> str:
+        """The whole text."""
+        return self._source()
+
+    @cached_property
+    def input_vocab(self) -> tuple[str, ...]:
+        """Every distinct character, sorted."""
+        return tuple(sorted(set(self.text)))
+
+    @property
+    def output_vocab(self) -> tuple[str, ...]:
+        """The same characters: the model predicts its own input alphabet."""
+        return self.input_vocab
+
+    @cached_property
+    def ids(self) -> np.ndarray:
+        """(N,) the text as character ids."""
+        return self.encode(self.text)
+
+    @property
+    def train_ids(self) -> np.ndarray:
+        """The head of the text, trained on."""
+        return self.ids[: self._split]
+
+    @property
+    def heldout_ids(self) -> np.ndarray:
+        """The tail of the text, held out."""
+        return self.ids[self._split :]
+
+    @property
+    def _split(self) -> int:
+        return int(len(self.ids) * (1 - HELDOUT_FRACTION))
 
     @classmethod
     def from_text(
@@ -71,7 +99,7 @@ class CharTextTask:
                 f"text has too many distinct characters: {distinct}, the limit is {max_vocab}"
             )
         return cls(
-            text,
+            lambda: text,
             name=name,
             title="Your text: character language model",
             summary=f"Predict the next character of the {len(text)} characters you pasted.",
@@ -144,7 +172,7 @@ class CharTextTask:
 def corpus_task() -> CharTextTask:
     """The shipped reader as a task."""
     return CharTextTask(
-        shipped_corpus(),
+        shipped_corpus,
         name="text",
         title="Character language model: sonnets, rhymes and fables",
         summary=(

@@ -13,7 +13,7 @@ from itertools import product
 import numpy as np
 
 from app.tasks.base import PAD, Batch, TaskInfo, encode, pad_columns, split_every, vocabulary
-from app.tasks.metrics import masked_accuracy, score_tokens
+from app.tasks.metrics import counted, masked_accuracy, score_tokens
 
 SUBJECTS = {  # noun phrase -> the pronoun that refers back to it
     "a girl": "she",
@@ -74,7 +74,6 @@ class NextWordTask:
         self.seq_len = max(len(s) for s in self.sentences) - 1
         self.info = replace(type(self).info, fixed_seq_len=self.seq_len)
 
-
     def _batch(self, indices: list[int] | np.ndarray) -> Batch:
         chosen = [self._encoded[int(i)] for i in indices]
         pad_id = self.input_vocab.index(PAD)
@@ -93,9 +92,23 @@ class NextWordTask:
         return self._batch(self._heldout)
 
     def score(self, batch: Batch, ys: np.ndarray) -> dict[str, float]:
-        """Loss and accuracy over all words, and accuracy where a pronoun or was/were is due."""
+        """Loss and accuracy over all words, and the two agreements that need memory.
+
+        pronoun_accuracy: argmax accuracy where she, he or they is due. verb_agreement: where
+        "was" or "were" is due, how often the model ranks the right form above the other (the
+        action itself is a free choice, so only the form is predictable).
+        """
         metrics = score_tokens(batch, ys)
-        agreeing = [self.input_vocab.index(w) for w in (*PRONOUNS, "was", "were")]
-        where = np.isin(batch.targets, agreeing) & (batch.loss_mask > 0)
-        metrics["agreement_accuracy"] = masked_accuracy(batch, ys, where)
+        counted_steps = counted(batch) > 0
+        pronouns = [self.input_vocab.index(w) for w in PRONOUNS]
+        metrics["pronoun_accuracy"] = masked_accuracy(
+            batch, ys, np.isin(batch.targets, pronouns) & counted_steps
+        )
+        was, were = self.input_vocab.index("was"), self.input_vocab.index("were")
+        due = np.isin(batch.targets, (was, were)) & counted_steps
+        if due.any():
+            right = np.where(
+                batch.targets == was, ys[..., was] > ys[..., were], ys[..., were] > ys[..., was]
+            )
+            metrics["verb_agreement"] = float(right[due].mean())
         return metrics
