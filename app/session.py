@@ -6,28 +6,18 @@ teaching flow (forward step by step, BPTT step by step, update) is testable with
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 from pydantic import BaseModel
 
 from app import __version__
-from app.engine import (
-    Backward,
-    Forward,
-    InitSpec,
-    ModelSpec,
-    check_params,
-    clip_gradients,
-    gradient_flow,
-    init_params,
-    loss_and_grads,
-    make_optimizer,
-    sample,
-    spectrum,
-)
+from app.engine import Backward, Forward, check_params, gradient_flow, make_optimizer, spectrum
+from app.engine.seq2seq import Seq2SeqBackward, Seq2SeqForward, Seq2SeqSpec
 from app.protocol import (
     PROTOCOL_VERSION,
     BackwardFrame,
@@ -51,12 +41,35 @@ from app.protocol import (
     wire_array,
     wire_number,
 )
-from app.protocol import (
-    Sample as SampleCommand,
+from app.protocol import Sample as SampleCommand
+from app.tasks import TASKS, Batch, CharTextTask, Task
+from app.tasks.training import (
+    Spec,
+    apply_gradients,
+    batch_loss_and_grads,
+    evaluate,
+    initial_params,
+    model_spec,
+    sample_text,
 )
-from app.tasks import TASKS, Batch, Task
 
+P = ParamSpec("P")
+R = TypeVar("R")
 TOP_TOKENS = 5
+PASTED = "pasted"  # the task name of a session's own pasted text
+HELDOUT_EVERY = 25  # iterations between held-out evaluations while training
+SMOOTHING = 0.999  # min-char-rnn's smoothed loss
+
+
+def _quiet_overflow(method: Callable[P, R]) -> Callable[P, R]:
+    """An exploding run overflows on purpose: its inf/NaN are shown as such, not warned about."""
+
+    @functools.wraps(method)
+    def quiet(*args: P.args, **kwargs: P.kwargs) -> R:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return method(*args, **kwargs)
+
+    return quiet
 
 
 class CommandRefused(Exception):
@@ -80,8 +93,8 @@ class CommandRefused(Exception):
         )
 
 
-def check_limits(config: RunConfig, limits: Limits) -> None:
-    """Refuse a configuration beyond the server's caps, naming the field."""
+def check_limits(config: RunConfig, limits: Limits, pasted: Task | None = None) -> Task:
+    """The config's task, after refusing anything beyond the server's caps (naming the field)."""
     caps = {
         "hidden_size": limits.max_hidden_size,
         "seq_len": limits.max_seq_len,
@@ -90,9 +103,16 @@ def check_limits(config: RunConfig, limits: Limits) -> None:
     for name, cap in caps.items():
         if getattr(config, name) > cap:
             raise CommandRefused("out_of_range", f"{name} must be at most {cap}", f"config.{name}")
-    if config.task not in TASKS:
+    task = pasted if config.task == PASTED else TASKS.get(config.task)
+    if task is None:
         known = ", ".join(sorted(TASKS))
-        raise CommandRefused("out_of_range", f"unknown task; known: {known}", "config.task")
+        hint = "; send use_text first" if config.task == PASTED else ""
+        raise CommandRefused("out_of_range", f"unknown task; known: {known}{hint}", "config.task")
+    vocab = max(len(task.input_vocab), len(task.output_vocab))
+    if vocab > limits.max_vocab:
+        message = f"the task's vocabulary has {vocab} tokens; the limit is {limits.max_vocab}"
+        raise CommandRefused("out_of_range", message, "config.task")
+    return task
 
 
 @dataclass
@@ -101,61 +121,99 @@ class _Iteration:
 
     number: int
     batch: Batch
-    forward: Forward
-    backward: Backward | None = None
-    flow: np.ndarray | None = None  # (T, T) ||dL_t/dh_k||
+    forward: Forward | Seq2SeqForward
+    backward: Backward | Seq2SeqBackward | None = None
+    flow: np.ndarray | None = None  # (T, T) ||dL_t/dh_k||, single networks only
     shown_loss: float = 0.0  # sum of L_t so far for the sequence on screen
+
+    @property
+    def encoder_len(self) -> int:
+        """Encoder-decoder: how many steps read the source before the decoder starts."""
+        return int(self.batch.inputs.shape[0]) if self.batch.decoder_inputs is not None else 0
+
+    @property
+    def length(self) -> int:
+        """Time steps shown for this iteration (encoder and decoder together)."""
+        decoder = self.batch.decoder_inputs
+        return self.encoder_len + (
+            int(decoder.shape[0]) if decoder is not None else int(self.batch.inputs.shape[0])
+        )
+
+    @property
+    def forward_steps(self) -> int:
+        return len(self.forward.steps)
+
+    @property
+    def backward_steps(self) -> int:
+        return 0 if self.backward is None else len(self.backward.steps)
 
 
 class Session:
     """A model learning a task, advanced one step, one iteration or many iterations at a time."""
 
-    def __init__(self, config: RunConfig, limits: Limits) -> None:
-        check_limits(config, limits)
+    def __init__(self, config: RunConfig, limits: Limits, *, text: str | None = None) -> None:
         self.id = uuid.uuid4().hex[:12]
         self.limits = limits
+        self.text = text
+        self.pasted: Task | None = None
+        if text is not None:
+            self.pasted = _pasted_task(text, limits)
         self.config = config
+        self.task = check_limits(config, limits, self.pasted)
         self._start()
 
     # ----------------------------------------------------------------- setup
 
     def _start(self) -> None:
         config = self.config
-        self.task: Task = TASKS[config.task]
+        settings = config.model_dump()
         self.rng = np.random.default_rng(config.seed)
-        info = self.task.info
-        tokens = info.input_kind != "real"
-        self.spec = ModelSpec(
-            cell=config.cell,
-            activation=config.activation,
-            input_kind="embedding" if tokens and config.embedding_size else info.input_kind,
-            input_size=len(self.task.input_vocab) or info.input_size,
-            embedding_size=config.embedding_size if tokens else 0,
-            hidden_size=config.hidden_size,
-            output_size=len(self.task.output_vocab),
-            head=info.head,
-        )
-        init = InitSpec(
-            scheme=config.init, spectral_radius=config.spectral_radius, scale=config.init_scale
-        )
-        self.params = init_params(self.spec, init, self.rng)
         self.optimizer = make_optimizer(config.optimizer, config.learning_rate)
-        self.h_carry: np.ndarray | None = None
+        self.cursor: int | None = 0  # position in a streamed corpus, walked like min-char-rnn
+        self.state: np.ndarray | None = None  # carried h (or [h, c]) of stateful tasks
         self.smooth_loss: float | None = None
-        self.samples_drawn = 0
         self.loss_history: list[float] = []
-        self.iteration = self._new_iteration(0)
+        self.samples_drawn = 0
+        try:
+            self.spec: Spec = model_spec(self.task, settings)
+            self.params = initial_params(self.spec, settings, self.rng)
+            self.iteration = self._new_iteration(0)
+        except ValueError as exc:  # sizes the task's data cannot fill, for one
+            raise CommandRefused("out_of_range", str(exc), "config") from exc
 
     def _next_batch(self) -> Batch:
-        return self.task.train_batch(self.rng, self.config.batch_size, self.config.seq_len)
+        config = self.config
+        batch = self.task.train_batch(
+            self.rng, config.batch_size, config.seq_len, cursor=self.cursor
+        )
+        self.cursor = batch.next_cursor
+        return batch
 
     def _new_iteration(self, number: int, batch: Batch | None = None) -> _Iteration:
         batch = batch if batch is not None else self._next_batch()
-        h0 = self.h_carry if batch.stateful else None
-        forward = Forward(
-            self.params, self.spec, batch.inputs, batch.targets, h0=h0, loss_mask=batch.loss_mask
-        )
+        forward: Forward | Seq2SeqForward
+        if isinstance(self.spec, Seq2SeqSpec):
+            forward = Seq2SeqForward(
+                self.params,
+                self.spec,
+                batch.inputs,
+                batch.targets,
+                source_lengths=batch.source_lengths,
+                target_mask=batch.loss_mask,
+            )
+        else:
+            h0 = self.state if batch.stateful else None
+            forward = Forward(
+                self.params,
+                self.spec,
+                batch.inputs,
+                batch.targets,
+                h0=h0,
+                loss_mask=batch.loss_mask,
+            )
         return _Iteration(number=number, batch=batch, forward=forward)
+
+    # ----------------------------------------------------------------- what is on screen
 
     def hello(self) -> Hello:
         """The first frame of a connection, and of every new run."""
@@ -170,40 +228,61 @@ class Session:
             seq_len=sequence.seq_len,
             tokens=sequence.tokens,
             targets=sequence.targets,
+            encoder_len=sequence.encoder_len,
         )
 
     def sequence(self) -> SequenceFrame:
         """Announce the iteration about to be unrolled (its first sequence, as text)."""
-        batch = self.iteration.batch
-        counted = (
-            np.ones(batch.inputs.shape[0], bool)
-            if batch.loss_mask is None
-            else batch.loss_mask[:, 0] > 0
-        )
+        it = self.iteration
+        tokens = [self._input_text(t) for t in range(it.length)]
+        targets = [self._target_text(t) for t in range(it.length)]
         return SequenceFrame(
-            iteration=self.iteration.number,
-            seq_len=int(batch.inputs.shape[0]),
-            tokens=[self._input_text(x) for x in batch.inputs[:, 0]],
-            targets=[
-                self._target_text(y) if c else ""
-                for y, c in zip(batch.targets[:, 0], counted, strict=True)
-            ],
+            iteration=it.number,
+            seq_len=it.length,
+            tokens=tokens,
+            targets=targets,
+            encoder_len=it.encoder_len,
         )
 
-    def _input_text(self, x: np.ndarray) -> str:
+    def _input_text(self, t: int) -> str:
         """x_t as text: its token, or its values rounded."""
-        if self.spec.input_kind == "real":
+        it = self.iteration
+        batch = it.batch
+        if batch.decoder_inputs is not None and t >= it.encoder_len:
+            return self.task.output_vocab[int(batch.decoder_inputs[t - it.encoder_len, 0])]
+        x = batch.inputs[t, 0]
+        if self.task.info.input_kind == "real":
             return _format_values(x)
         return self.task.input_vocab[int(x)]
 
-    def _target_text(self, y: np.ndarray) -> str:
-        """A target as text: its token, or its values rounded."""
-        if self.spec.head == "linear":
+    def _target_row(self, t: int) -> int | None:
+        """Which row of the batch's targets step t predicts, or None where no loss counts."""
+        it = self.iteration
+        row = t - it.encoder_len
+        if row < 0:
+            return None
+        mask = it.batch.loss_mask
+        return row if mask is None or mask[row, 0] > 0 else None
+
+    def _target_text(self, t: int) -> str:
+        """The target of step t as text (empty where no loss counts)."""
+        row = self._target_row(t)
+        if row is None:
+            return ""
+        y = self.iteration.batch.targets[row, 0]
+        if self.task.info.head == "linear":
             return _format_values(y)
         return self.task.output_vocab[int(y)]
 
+    def _phase(self, t: int) -> Any:
+        it = self.iteration
+        if not it.encoder_len:
+            return None
+        return "encoder" if t < it.encoder_len else "decoder"
+
     # ----------------------------------------------------------------- stepping
 
+    @_quiet_overflow
     def step_forward(self) -> ForwardFrame:
         """One time step of the forward pass; the frame shows the batch's first sequence."""
         it = self.iteration
@@ -212,34 +291,36 @@ class Session:
                 "bad_phase", "the forward pass is complete: step backward or finish the iteration"
             )
         step = it.forward.step()
-        t = step.t
-        batch = it.batch
-        counted = batch.loss_mask is None or bool(batch.loss_mask[t, 0])
-        loss = float(step.losses[0])
+        t = it.forward_steps - 1  # across encoder and decoder
+        row = self._target_row(t)
+        loss = float(step.losses[0]) if step.losses.size else 0.0
         it.shown_loss += loss
-        y = step.y[0]  # (V,) probabilities, or (O,) prediction
+        y = step.y[0]  # (V,) probabilities, (O,) prediction, or (0,) for an encoder
         top: list[TokenProb] = []
         target_prob: Number | None = None
         target_value = None
-        if self.spec.head == "softmax":
+        if row is not None and self.task.info.head == "softmax":
+            target = int(it.batch.targets[row, 0])
             vocab = self.task.output_vocab
-            target = int(batch.targets[t, 0])
-            target_token = self._target_text(batch.targets[t, 0]) if counted else ""
             order = np.argsort(-y)[:TOP_TOKENS]
             top = [TokenProb.model_construct(token=vocab[i], p=wire_number(y[i])) for i in order]
             target_prob = wire_number(y[target])
-        else:
-            target_value = wire_array(batch.targets[t, 0])
-            target_token = self._target_text(batch.targets[t, 0]) if counted else ""
+        elif row is not None:
+            target_value = wire_array(it.batch.targets[row, 0])
+        elif y.size and self.task.info.head == "softmax":
+            vocab = self.task.output_vocab
+            order = np.argsort(-y)[:TOP_TOKENS]
+            top = [TokenProb.model_construct(token=vocab[i], p=wire_number(y[i])) for i in order]
         # Built without re-validation: this is the hot path, and tests validate what goes out.
         return ForwardFrame.model_construct(
             type="forward",
             iteration=it.number,
             t=t,
-            seq_len=int(batch.inputs.shape[0]),
-            input_token=self._input_text(batch.inputs[t, 0]),
-            target_token=target_token,
-            counted=counted,
+            seq_len=it.length,
+            phase=self._phase(t),
+            input_token=self._input_text(t),
+            target_token=self._target_text(t),
+            counted=row is not None,
             h=wire_array(step.h[0]),
             a=wire_array(step.a[0]),
             y=wire_array(y),
@@ -250,31 +331,44 @@ class Session:
             total_loss=wire_number(it.shown_loss),
         )
 
+    @_quiet_overflow
     def step_backward(self) -> BackwardFrame:
-        """One time step of backpropagation through time, walking from T-1 down to 0."""
+        """One time step of backpropagation through time, walking from the last step back."""
         it = self.iteration
         if not it.forward.done:
-            remaining = int(it.batch.inputs.shape[0]) - it.forward.t
+            remaining = it.length - it.forward_steps
             raise CommandRefused(
                 "bad_phase", f"finish the forward pass first ({remaining} steps to go)"
             )
         if it.backward is None:
-            trace = it.forward.trace
-            it.backward = Backward(trace, self.params, self.spec, truncation=self.config.truncation)
-            it.flow = gradient_flow(trace, self.params, self.spec)
+            it.backward = self._backward()
         if it.backward.done:
             raise CommandRefused("bad_phase", "backpropagation is complete: finish the iteration")
+        decoding = isinstance(it.backward, Seq2SeqBackward) and it.backward.phase == "decoder"
         step = it.backward.step()
-        assert it.flow is not None
+        t = step.t + (it.encoder_len if decoding else 0)
+        flow_row = [] if it.flow is None else wire_array(it.flow[step.t, : step.t + 1])
         return BackwardFrame.model_construct(
             type="backward",
             iteration=it.number,
-            t=step.t,
+            t=t,
+            phase=self._phase(t),
             dh=wire_array(step.dh[0]),
             dh_norm=wire_number(step.dh_norm),
             jacobian_norm=wire_number(step.jacobian_norm),
-            flow_row=wire_array(it.flow[step.t, : step.t + 1]),
+            flow_row=flow_row,
         )
+
+    def _backward(self) -> Backward | Seq2SeqBackward:
+        it = self.iteration
+        if isinstance(it.forward, Seq2SeqForward):
+            assert isinstance(self.spec, Seq2SeqSpec)
+            return Seq2SeqBackward(it.forward.trace, self.params, self.spec)
+        trace = it.forward.trace
+        assert not isinstance(self.spec, Seq2SeqSpec)
+        # The picture of vanishing and exploding gradients, sent a row per backward step.
+        it.flow = gradient_flow(trace, self.params, self.spec)
+        return Backward(trace, self.params, self.spec, truncation=self.config.truncation)
 
     def finish_iteration(self) -> list[BaseModel]:
         """Rest of the forward pass, all of BPTT, then the update; every frame along the way."""
@@ -287,29 +381,6 @@ class Session:
         frames += [self._update(), self.sequence(), self.spectrum()]
         return frames
 
-    def _update(self) -> UpdateFrame:
-        it = self.iteration
-        assert it.backward is not None
-        gradients = it.backward.run()
-        loss = it.forward.total_loss
-        config = self.config
-        clip = clip_gradients(gradients.grads, config.clip_mode, config.clip_threshold)
-        if gradients.finite:
-            self.optimizer.update(self.params, clip.grads)
-        if it.batch.stateful:
-            self.h_carry = it.forward.trace.h_last
-        self._record_loss(loss)
-        frame = UpdateFrame(
-            iteration=it.number,
-            loss=wire_number(loss),
-            grad_norms={name: wire_number(n) for name, n in gradients.norms.items()},
-            norm_before_clip=wire_number(clip.norm_before),
-            clipped=clip.clipped,
-            finite=gradients.finite,
-        )
-        self.iteration = self._new_iteration(it.number + 1)
-        return frame
-
     def advance(self) -> list[BaseModel]:
         """The next thing in the teaching cycle: forward steps, backward steps, update, repeat."""
         it = self.iteration
@@ -318,6 +389,30 @@ class Session:
         if it.backward is None or not it.backward.done:
             return [self.step_backward()]
         return [self._update(), self.sequence(), self.spectrum()]
+
+    @_quiet_overflow
+    def _update(self) -> UpdateFrame:
+        it = self.iteration
+        assert it.backward is not None
+        gradients = it.backward.run()
+        loss = it.forward.total_loss
+        config = self.config
+        update = apply_gradients(
+            self.params, self.optimizer, gradients.grads, config.clip_mode, config.clip_threshold
+        )
+        if isinstance(it.forward, Forward):  # the next batch starts from it if it is stateful
+            self.state = np.array(it.forward.trace.state)
+        self._record_loss(loss)
+        frame = UpdateFrame(
+            iteration=it.number,
+            loss=wire_number(loss),
+            grad_norms={name: wire_number(n) for name, n in gradients.norms.items()},
+            norm_before_clip=wire_number(update.norm_before),
+            clipped=update.clipped,
+            finite=update.applied,
+        )
+        self.iteration = self._new_iteration(it.number + 1)
+        return frame
 
     # ----------------------------------------------------------------- training
 
@@ -329,48 +424,58 @@ class Session:
         if self.smooth_loss is None:
             self.smooth_loss = float(loss)
         else:
-            self.smooth_loss = 0.999 * self.smooth_loss + 0.001 * float(loss)
+            self.smooth_loss = SMOOTHING * self.smooth_loss + (1 - SMOOTHING) * float(loss)
 
     def train(self, iterations: int) -> ProgressFrame:
-        """Run whole iterations on the fast path (no per-step records); report progress."""
+        """Run whole iterations on the fast path (no per-step records); report progress.
+
+        An iteration already stepped into is abandoned: its batch is trained on from scratch.
+        """
         config = self.config
         clipped = skipped = 0
         loss = float("nan")
-        number = self.iteration.number
+        number = start = self.iteration.number
         batch = self.iteration.batch
-        for _ in range(iterations):
-            h0 = self.h_carry if batch.stateful else None
-            loss, grads, h_last = loss_and_grads(
-                self.params,
-                self.spec,
-                batch.inputs,
-                batch.targets,
-                h0=h0,
-                loss_mask=batch.loss_mask,
-                truncation=config.truncation,
-            )
-            clip = clip_gradients(grads, config.clip_mode, config.clip_threshold)
-            clipped += clip.clipped
-            if np.isfinite(clip.norm_before):
-                self.optimizer.update(self.params, clip.grads)
-            else:
-                skipped += 1
-            if batch.stateful:
-                self.h_carry = h_last
-            self._record_loss(loss)
-            number += 1
-            batch = self._next_batch()
-        self.iteration = it = self._new_iteration(number, batch)
+        # An exploding run overflows on purpose; it is reported, not warned about.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for _ in range(iterations):
+                h0 = self.state if batch.stateful else None
+                loss, grads, state = batch_loss_and_grads(
+                    self.spec, self.params, batch, h0, config.truncation
+                )
+                update = apply_gradients(
+                    self.params, self.optimizer, grads, config.clip_mode, config.clip_threshold
+                )
+                clipped += update.clipped
+                skipped += not update.applied
+                self.state = state
+                self._record_loss(loss)
+                number += 1
+                batch = self._next_batch()
+            self.iteration = it = self._new_iteration(number, batch)
+            heldout = None
+            # Held-out metrics on the first chunk and every HELDOUT_EVERY iterations after.
+            if start == 0 or number // HELDOUT_EVERY > start // HELDOUT_EVERY:
+                heldout = self.evaluate()
         smooth = self.smooth_loss if self.smooth_loss is not None else float("nan")
-        steps = max(int(it.batch.inputs.shape[0]), 1)
+        perplexity = None
+        if self.task.info.head == "softmax":
+            perplexity = wire_number(np.exp(min(smooth / max(it.length, 1), 700.0)))
         return ProgressFrame(
             iteration=it.number,
             loss=wire_number(loss),
             smooth_loss=wire_number(smooth),
-            perplexity=wire_number(np.exp(min(smooth / steps, 700.0))),
+            perplexity=perplexity,
             clipped=clipped,
             skipped=skipped,
+            heldout=heldout,
         )
+
+    def evaluate(self) -> dict[str, Number]:
+        """Metrics on the held-out split: "predict on unseen data", the loop's last step."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            metrics = evaluate(self.task, self.params, self.spec, self.config.seq_len)
+        return {name: wire_number(value) for name, value in metrics.items()}
 
     # ----------------------------------------------------------------- configuration
 
@@ -381,16 +486,21 @@ class Session:
 
     def configure(self, config: RunConfig) -> Hello:
         """Start over with a new configuration; on refusal the old run goes on untouched."""
-        try:
-            fresh = Session(config, self.limits)
-        except ValueError as exc:
-            raise CommandRefused("out_of_range", str(exc), "config") from exc
+        fresh = Session(config, self.limits, text=self.text)
+        self._become(fresh)
+        return self.hello()
+
+    def use_text(self, text: str) -> Hello:
+        """Switch to a character model of pasted text, keeping the other settings."""
+        config = self.config.model_copy(update={"task": PASTED})
+        fresh = Session(config, self.limits, text=text)
+        self._become(fresh)
+        return self.hello()
+
+    def _become(self, fresh: Session) -> None:
         session_id = self.id
         self.__dict__.update(fresh.__dict__)
         self.id = session_id
-        return self.hello()
-
-    # ----------------------------------------------------------------- mid-run changes
 
     def set_hyper(self, command: SetHyper) -> None:
         """Change learning rate or clipping without a reset."""
@@ -403,8 +513,10 @@ class Session:
 
     def spectrum(self) -> SpectrumFrame:
         """Eigenvalues and singular values of the recurrent matrix, with the Pascanu bound."""
-        name = "W_hh" if "W_hh" in self.params else "W_hg"
-        diag = spectrum(self.params[name], self.config.activation if name == "W_hh" else "tanh")
+        candidates = ("W_hh", "W_hg", "dec.W_hh", "dec.W_hg")
+        name = next(n for n in candidates if n in self.params)
+        vanilla = self.config.cell == "rnn"
+        diag = spectrum(self.params[name], self.config.activation if vanilla else "tanh")
         return SpectrumFrame(
             iteration=self.iteration.number,
             matrix=name,
@@ -419,33 +531,26 @@ class Session:
 
     def sample(self, command: SampleCommand) -> SampleFrame:
         """Generate text; the sampler has its own generator so training is not disturbed."""
-        vocab = self.task.output_vocab
-        if self.task.info.input_kind == "real" or vocab != self.task.input_vocab:
-            raise CommandRefused("bad_phase", "this task's outputs cannot be fed back as text")
-        unknown = sorted({c for c in command.prime if c not in vocab})
-        if unknown:
-            raise CommandRefused("out_of_range", f"not in the vocabulary: {unknown}", "prime")
-        prime_ids = [vocab.index(c) for c in command.prime]
-        h0 = None
-        first = prime_ids[-1] if prime_ids else int(self.iteration.batch.inputs[0, 0])
-        if len(prime_ids) > 1:
-            primer = np.array(prime_ids[:-1])[:, None]  # (T, 1)
-            h0 = Forward(self.params, self.spec, primer, primer).run().h_last
         generator = np.random.default_rng([self.config.seed, 1, self.samples_drawn])
+        try:
+            text = sample_text(
+                self.task,
+                self.spec,
+                self.params,
+                generator,
+                command.length,
+                prime=command.prime,
+                temperature=command.temperature,
+            )
+        except ValueError as exc:
+            field = "prime" if "vocabulary" in str(exc) else None
+            code = "out_of_range" if field else "bad_phase"
+            raise CommandRefused(code, str(exc), field) from exc
         self.samples_drawn += 1
-        ids = sample(
-            self.params,
-            self.spec,
-            h0,
-            first,
-            command.length,
-            generator,
-            temperature=command.temperature,
-        )
         return SampleFrame(
             iteration=self.iteration.number,
             prime=command.prime,
-            text="".join(vocab[i] for i in ids),
+            text=text,
             temperature=command.temperature,
         )
 
@@ -456,7 +561,6 @@ class Session:
         it = self.iteration
         batch = it.batch
         exact = np.float64
-        rng_state = _stringify_ints(self.rng.bit_generator.state)
         optimizer = {
             k: wire_array(v, exact) if isinstance(v, np.ndarray) else wire_number(v)
             for k, v in self.optimizer.state_dict().items()
@@ -468,41 +572,48 @@ class Session:
             iteration=it.number,
             params={name: wire_array(value, exact) for name, value in self.params.items()},
             optimizer=optimizer,
-            rng=rng_state,
-            task_state={},
-            h_carry=None if self.h_carry is None else wire_array(self.h_carry, exact),
+            rng=_stringify_ints(self.rng.bit_generator.state),
+            cursor=self.cursor,
+            text=self.text,
+            h_carry=None if self.state is None else wire_array(self.state, exact),
             smooth_loss=None if self.smooth_loss is None else wire_number(self.smooth_loss),
             loss_history=wire_array(self.loss_history, exact),
             samples_drawn=self.samples_drawn,
             batch=BatchState.model_construct(
                 inputs=batch.inputs.tolist(),
                 targets=batch.targets.tolist(),
-                loss_mask=None if batch.loss_mask is None else batch.loss_mask.tolist(),
+                loss_mask=_listed(batch.loss_mask),
                 stateful=batch.stateful,
+                decoder_inputs=_listed(batch.decoder_inputs),
+                source_lengths=_listed(batch.source_lengths),
+                next_cursor=batch.next_cursor,
             ),
-            forward_steps=it.forward.t,
-            backward_steps=0
-            if it.backward is None
-            else int(batch.inputs.shape[0]) - it.backward.t - 1,
+            forward_steps=it.forward_steps,
+            backward_steps=it.backward_steps,
         )
         return ExportFrame.model_construct(type="export", state=state)
 
     def import_state(self, state: SessionState) -> Hello:
         """Become the exported session; on refusal the current run goes on untouched."""
         try:
-            fresh = Session(state.config, self.limits)
+            fresh = Session(state.config, self.limits, text=state.text)
             fresh._restore(state)
-        except (ValueError, KeyError, TypeError) as exc:
+        except CommandRefused as refusal:
+            field = refusal.field.replace("config", "state.config", 1) if refusal.field else None
+            raise CommandRefused(refusal.code, f"cannot import: {refusal.message}", field) from None
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise CommandRefused("out_of_range", f"cannot import: {exc}", "state") from exc
-        session_id = self.id
-        self.__dict__.update(fresh.__dict__)
-        self.id = session_id
+        self._become(fresh)
         return self.hello()
 
     def _restore(self, state: SessionState) -> None:
         dtype = np.dtype(self.spec.dtype)
         params = {name: from_wire(value).astype(dtype) for name, value in state.params.items()}
-        check_params(params, self.spec)
+        expected = {name: value.shape for name, value in self.params.items()}
+        if not isinstance(self.spec, Seq2SeqSpec):
+            check_params(params, self.spec)
+        elif {n: v.shape for n, v in params.items()} != expected:
+            raise ValueError(f"params must have names and shapes {expected}")
         self.params = params
         self.optimizer.load_state_dict(
             {
@@ -511,18 +622,23 @@ class Session:
             }
         )
         self.rng.bit_generator.state = _unstringify_ints(state.rng)
-        self.h_carry = None if state.h_carry is None else from_wire(state.h_carry).astype(dtype)
+        self.cursor = state.cursor
+        self.state = None if state.h_carry is None else from_wire(state.h_carry).astype(dtype)
         self.smooth_loss = None if state.smooth_loss is None else float(state.smooth_loss)
         self.loss_history = [float(x) for x in from_wire(state.loss_history)]
         self.samples_drawn = state.samples_drawn
-        token_dtype = None if self.spec.input_kind == "real" else np.int64
+        saved = state.batch
+        real_targets = self.task.info.head == "linear"
         batch = Batch(
-            inputs=np.asarray(state.batch.inputs, dtype=token_dtype),
-            targets=np.asarray(
-                state.batch.targets, dtype=None if self.spec.head == "linear" else np.int64
+            inputs=np.asarray(
+                saved.inputs, dtype=None if self.task.info.input_kind == "real" else np.int64
             ),
-            loss_mask=None if state.batch.loss_mask is None else from_wire(state.batch.loss_mask),
-            stateful=state.batch.stateful,
+            targets=np.asarray(saved.targets, dtype=None if real_targets else np.int64),
+            loss_mask=None if saved.loss_mask is None else from_wire(saved.loss_mask),
+            stateful=saved.stateful,
+            next_cursor=saved.next_cursor,
+            decoder_inputs=_array(saved.decoder_inputs, np.int64),
+            source_lengths=_array(saved.source_lengths, np.int64),
         )
         self.iteration = self._new_iteration(state.iteration, batch)
         # Replay the steps already taken: the same arithmetic gives the same values.
@@ -530,6 +646,22 @@ class Session:
             self.step_forward()
         for _ in range(state.backward_steps):
             self.step_backward()
+
+
+def _pasted_task(text: str, limits: Limits) -> Task:
+    """A character model of the user's text, or a refusal saying what is wrong with it."""
+    try:
+        return CharTextTask.from_text(text, max_vocab=limits.max_vocab, name=PASTED)
+    except ValueError as exc:
+        raise CommandRefused("out_of_range", str(exc), "text") from exc
+
+
+def _listed(array: np.ndarray | None) -> list[Any] | None:
+    return None if array is None else array.tolist()
+
+
+def _array(values: list[Any] | None, dtype: Any) -> np.ndarray | None:
+    return None if values is None else np.asarray(values, dtype=dtype)
 
 
 def _format_values(values: np.ndarray) -> str:

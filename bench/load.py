@@ -49,7 +49,7 @@ async def healthy_client(
             async for message in ws:
                 stats.frames += 1
                 # Only acks are decoded: the client must not be the bottleneck it measures.
-                if message.startswith('{"type":"ack"'):
+                if isinstance(message, str) and message.startswith('{"type":"ack"'):
                     frame = orjson.loads(message)
                     if frame["command_id"] in sent_at:
                         sent = sent_at.pop(frame["command_id"])

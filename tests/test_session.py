@@ -12,8 +12,8 @@ from app.session import CommandRefused, Session
 LIMITS = p.Limits(
     max_hidden_size=64,
     max_seq_len=50,
-    max_vocab=128,
-    max_batch=8,
+    max_vocab=256,
+    max_batch=64,
     max_train_iterations=1000,
     max_message_bytes=65536,
     max_commands_per_second=50,
@@ -158,3 +158,103 @@ def test_non_finite_values_are_shown_as_markers_and_never_applied() -> None:
     assert update["finite"] is False
     for name, value in session.params.items():
         np.testing.assert_array_equal(value, before[name])  # the update was not applied
+
+
+# ---------------------------------------------------------------- every kind of lesson task
+
+
+def preset(name: str, **overrides: object) -> Session:
+    from app.tasks import PRESETS
+
+    return Session(p.RunConfig(**{**PRESETS[name].config, **overrides}), LIMITS)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "hello",
+        "words",
+        "sentiment",
+        "tagging",
+        "melody",
+        "sine",
+        "adding-rnn-short",
+        "remember-rnn-short",
+        "numbers",
+        "text",
+    ],
+)
+def test_every_preset_steps_through_a_whole_iteration_and_trains(name: str) -> None:
+    session = preset(name, batch_size=2)
+    hello = wire(session.hello())
+    T = hello["seq_len"]
+    frames = [wire(f) for f in session.finish_iteration()]
+    kinds = [f["type"] for f in frames]
+    assert kinds == ["forward"] * T + ["backward"] * T + ["update", "sequence", "spectrum"]
+    forwards = frames[:T]
+    assert [f["t"] for f in forwards] == list(range(T))
+    assert [f["input_token"] for f in forwards] == hello["tokens"]
+    assert [f["target_token"] for f in forwards] == hello["targets"]
+    assert any(f["counted"] for f in forwards)
+    assert sorted(f["t"] for f in frames[T : 2 * T]) == list(range(T))
+    progress = wire(session.train(3))
+    assert progress["iteration"] == 4
+    assert session.evaluate()  # held-out metrics of the task
+
+
+def test_many_to_one_counts_only_the_last_real_step() -> None:
+    session = preset("sentiment")
+    forwards = [wire(session.step_forward()) for _ in range(session.iteration.length)]
+    counted = [f for f in forwards if f["counted"]]
+    assert len(counted) == 1
+    assert counted[0]["target_token"] in ("negative", "positive") or counted[0]["target_token"]
+    assert all(f["loss"] == 0 for f in forwards if not f["counted"])
+
+
+def test_regression_frames_carry_prediction_and_truth() -> None:
+    forward = wire(preset("sine").step_forward())
+    assert forward["top"] == [] and forward["target_prob"] is None
+    assert len(forward["target_value"]) == len(forward["y"]) == 1
+
+
+def test_encoder_decoder_marks_its_phases_and_context() -> None:
+    session = preset("numbers")
+    hello = wire(session.hello())
+    Te = hello["encoder_len"]
+    assert 0 < Te < hello["seq_len"]
+    assert hello["tokens"][Te] == "<sos>"
+    assert all(target == "" for target in hello["targets"][:Te])
+    frames = [wire(f) for f in session.finish_iteration()]
+    forwards = [f for f in frames if f["type"] == "forward"]
+    assert [f["phase"] for f in forwards] == ["encoder"] * Te + ["decoder"] * (len(forwards) - Te)
+    backwards = [f for f in frames if f["type"] == "backward"]
+    assert [f["t"] for f in backwards] == list(range(len(forwards) - 1, -1, -1))
+    assert all(np.isfinite(f["dh_norm"]) for f in backwards)
+
+
+def test_a_streamed_corpus_walks_on_and_carries_the_lstm_state() -> None:
+    session = preset("text", cell="lstm", hidden_size=8, batch_size=2, seq_len=10)
+    first = session.sequence().tokens
+    session.finish_iteration()
+    second = session.sequence().tokens
+    assert first != second  # the cursor moved through the text
+    assert session.state is not None and session.state.shape == (2, 16)  # [h, c]
+
+
+def test_pasted_text_becomes_the_task_and_travels_in_exports() -> None:
+    session = make()
+    text = "to be or not to be, that is the question. " * 3
+    hello = session.use_text(text)
+    assert hello.config.task == "pasted"
+    assert set("".join(hello.tokens)) <= set(text)
+    state = orjson.loads(p.encode(session.export()))["state"]
+    assert state["text"] == text
+    again = make()
+    again.import_state(p.SessionState.model_validate(state))
+    assert wire(again.step_forward()) == wire(session.step_forward())
+    with pytest.raises(CommandRefused) as refused:
+        session.use_text("   ")
+    assert refused.value.field == "text"
+    with pytest.raises(CommandRefused) as refused:
+        make().configure(p.RunConfig(task="pasted"))
+    assert refused.value.field == "config.task"
