@@ -154,6 +154,26 @@ class Sample(_Command):
     prime: str = Field("", max_length=200, description="text to feed before sampling")
 
 
+class Rescale(_Command):
+    """Rescale the recurrent matrix to a spectral radius, keeping its eigenvectors (lab knob)."""
+
+    type: Literal["rescale"]
+    spectral_radius: float = Field(gt=0, le=10)
+
+
+class Diagnose(_Command):
+    """Measure how gradients flow through the current sequence, without stepping the run."""
+
+    type: Literal["diagnose"]
+
+
+class UseText(_Command):
+    """Learn a character language model of the text the user pastes."""
+
+    type: Literal["use_text"]
+    text: str = Field(min_length=1, max_length=50_000)
+
+
 class Export(_Command):
     """Ask for the whole session (config, seed, weights, history) as JSON."""
 
@@ -167,6 +187,9 @@ class BatchState(_Strict):
     targets: list[Any] = Field(description="(T, B) token ids or (T, B, O) values")
     loss_mask: Matrix | None = None
     stateful: bool = False
+    decoder_inputs: list[Any] | None = None
+    source_lengths: list[int] | None = None
+    next_cursor: int | None = None
 
 
 class SessionState(_Strict):
@@ -183,7 +206,8 @@ class SessionState(_Strict):
     params: dict[str, Vector | Matrix]
     optimizer: dict[str, Number | Vector | Matrix]
     rng: dict[str, Any] = Field(description="numpy bit generator state")
-    task_state: dict[str, Any] = Field(default_factory=dict)
+    cursor: int | None = Field(None, description="position in a streamed corpus")
+    text: str | None = Field(None, max_length=50_000, description="pasted text, if used")
     h_carry: Matrix | None = None
     smooth_loss: Number | None = None
     loss_history: Vector = Field(default_factory=list)
@@ -200,6 +224,29 @@ class Import(_Command):
     state: SessionState
 
 
+# A room (connect to /ws/room/CODE) shows one run to many viewers: everyone joins as a student;
+# the room's secret token makes a connection its teacher, the only one whose commands drive it.
+
+
+class Join(_Command):
+    """Take control of the room as its teacher, with the secret token given to its creator."""
+
+    type: Literal["join"]
+    token: str = Field(min_length=1, max_length=128, description="the room's control token")
+
+
+class Fork(_Command):
+    """Leave the room with a private copy of its current state, to go on from there alone."""
+
+    type: Literal["fork"]
+
+
+class EndRoom(_Command):
+    """End the room (teacher only): every student's view is told, then closed."""
+
+    type: Literal["end_room"]
+
+
 Command = Annotated[
     Configure
     | Reset
@@ -212,8 +259,14 @@ Command = Annotated[
     | Train
     | SetHyper
     | Sample
+    | Rescale
+    | Diagnose
+    | UseText
     | Export
-    | Import,
+    | Import
+    | Join
+    | Fork
+    | EndRoom,
     Field(discriminator="type"),
 ]
 command_adapter: TypeAdapter[Command] = TypeAdapter(Command)
@@ -243,6 +296,7 @@ class Hello(_Strict):
     seq_len: int
     tokens: list[str] = Field(description="input tokens of the sequence about to be unrolled")
     targets: list[str] = Field(description="target tokens, aligned with `tokens`")
+    encoder_len: int = Field(0, description="encoder-decoder: the first steps read the source")
 
 
 class ForwardFrame(_Strict):
@@ -252,6 +306,9 @@ class ForwardFrame(_Strict):
     iteration: int
     t: int
     seq_len: int
+    phase: Literal["encoder", "decoder"] | None = Field(
+        None, description="encoder-decoder tasks: which network this step belongs to"
+    )
     input_token: str = Field(description="x_t as text: a token, or real values rounded")
     target_token: str = Field(description="the target as text; empty where no loss is counted")
     counted: bool = Field(True, description="whether L_t counts (false on masked steps)")
@@ -271,6 +328,7 @@ class BackwardFrame(_Strict):
     type: Literal["backward"] = "backward"
     iteration: int
     t: int
+    phase: Literal["encoder", "decoder"] | None = None
     dh: Vector = Field(description="dL/dh_t, shape (H,)")
     dh_norm: Number
     jacobian_norm: Number = Field(description="largest singular value of dh_t/dh_{t-1}")
@@ -285,6 +343,7 @@ class UpdateFrame(_Strict):
     loss: Number
     grad_norms: dict[str, Number]
     norm_before_clip: Number
+    norm_after_clip: Number = Field(description="norm of the gradient the update used")
     clipped: bool
     finite: bool = Field(description="false when the gradients held inf/NaN and were not applied")
 
@@ -296,7 +355,8 @@ class SequenceFrame(_Strict):
     iteration: int
     seq_len: int
     tokens: list[str]
-    targets: list[str]
+    targets: list[str] = Field(description="empty where no loss is counted")
+    encoder_len: int = Field(0, description="encoder-decoder: the first steps read the source")
 
 
 class ProgressFrame(_Strict):
@@ -306,10 +366,13 @@ class ProgressFrame(_Strict):
     iteration: int
     loss: Number = Field(description="total loss of the latest iteration")
     smooth_loss: Number = Field(description="exponential moving average, 0.999 as min-char-rnn")
-    perplexity: Number = Field(description="exp(smooth_loss / T), per step")
+    perplexity: Number | None = Field(description="exp(smooth_loss / T), per step (softmax only)")
     clipped: int = Field(description="iterations clipped since the previous progress frame")
     skipped: int = Field(description="iterations whose gradients were non-finite and not applied")
     sample: str | None = None
+    heldout: dict[str, Number] | None = Field(
+        None, description="metrics on the held-out split (loss, accuracy or mse), now and then"
+    )
 
 
 class SpectrumFrame(_Strict):
@@ -325,6 +388,26 @@ class SpectrumFrame(_Strict):
     largest_singular_value: Number
     gamma: Number = Field(description="bound on |f'|: 1 for tanh, 1/4 for sigmoid")
     vanishing_sufficient: bool = Field(description="largest singular value < 1/gamma")
+
+
+class DiagnosticsFrame(_Strict):
+    """A whole forward and backward pass measured at once: why gradients vanish or explode.
+
+    flow[t][k] = ||dL_t/dh_k|| (k <= t); jacobian_norms[t] = sigma_max(dh_t/dh_{t-1}); the bound
+    of Pascanu, Mikolov & Bengio (2013) is ||dL_t/dh_k|| <= (gamma * sigma_max(W_hh))^(t-k) *
+    ||dL_t/dh_t||.
+    """
+
+    type: Literal["diagnostics"] = "diagnostics"
+    iteration: int
+    seq_len: int
+    loss: Number
+    flow: Matrix = Field(description="(T, T) lower triangular ||dL_t/dh_k||")
+    jacobian_norms: Vector = Field(description="(T,) largest singular value of dh_t/dh_{t-1}")
+    dh_norms: Vector = Field(description="(T,) ||dL/dh_t|| of the total loss")
+    largest_singular_value: Number = Field(description="sigma_max of the recurrent matrix")
+    gamma: Number = Field(description="bound on |f'|")
+    saturation: Number = Field(description="mean |f'(a_t)| over units and steps (tanh: 1 - h^2)")
 
 
 class SampleFrame(_Strict):
@@ -344,6 +427,25 @@ class ExportFrame(_Strict):
     state: SessionState
 
 
+class RoomFrame(_Strict):
+    """Your seat in a room: sent on joining, and to the teacher as students come and go."""
+
+    type: Literal["room"] = "room"
+    code: str = Field(description="the short join code")
+    role: Literal["teacher", "student"]
+    students: int = Field(description="students watching (kept current for the teacher)")
+    join_url: str = Field(description="the link students open")
+
+
+class RoomClosed(_Strict):
+    """The room is over (or never existed); the server closes the connection after this."""
+
+    type: Literal["room_closed"] = "room_closed"
+    code: str
+    reason: Literal["ended", "expired", "not_found"]
+    message: str
+
+
 class Error(_Strict):
     """A command was refused; the session goes on as it was."""
 
@@ -357,6 +459,7 @@ class Error(_Strict):
         "out_of_range",
         "bad_phase",
         "server_busy",
+        "forbidden",
         "internal",
     ]
     field: str | None = Field(None, description="dotted path of the offending field")
@@ -380,8 +483,11 @@ Frame = Annotated[
     | UpdateFrame
     | ProgressFrame
     | SpectrumFrame
+    | DiagnosticsFrame
     | SampleFrame
     | ExportFrame
+    | RoomFrame
+    | RoomClosed
     | Error
     | Ack,
     Field(discriminator="type"),

@@ -16,12 +16,22 @@ import numpy as np
 from pydantic import BaseModel
 
 from app import __version__
-from app.engine import Backward, Forward, check_params, gradient_flow, make_optimizer, spectrum
+from app.engine import (
+    Backward,
+    Forward,
+    check_params,
+    gradient_flow,
+    jacobian_norms,
+    make_optimizer,
+    spectrum,
+)
+from app.engine.activations import derivative_from_output
 from app.engine.seq2seq import Seq2SeqBackward, Seq2SeqForward, Seq2SeqSpec
 from app.protocol import (
     PROTOCOL_VERSION,
     BackwardFrame,
     BatchState,
+    DiagnosticsFrame,
     Error,
     ExportFrame,
     ForwardFrame,
@@ -48,6 +58,7 @@ from app.tasks.training import (
     apply_gradients,
     batch_loss_and_grads,
     evaluate,
+    generators,
     initial_params,
     model_spec,
     sample_text,
@@ -167,7 +178,7 @@ class Session:
     def _start(self) -> None:
         config = self.config
         settings = config.model_dump()
-        self.rng = np.random.default_rng(config.seed)
+        weights_rng, self.rng = generators(config.seed)  # self.rng draws the data
         self.optimizer = make_optimizer(config.optimizer, config.learning_rate)
         self.cursor: int | None = 0  # position in a streamed corpus, walked like min-char-rnn
         self.state: np.ndarray | None = None  # carried h (or [h, c]) of stateful tasks
@@ -176,7 +187,7 @@ class Session:
         self.samples_drawn = 0
         try:
             self.spec: Spec = model_spec(self.task, settings)
-            self.params = initial_params(self.spec, settings, self.rng)
+            self.params = initial_params(self.spec, settings, weights_rng)
             self.iteration = self._new_iteration(0)
         except ValueError as exc:  # sizes the task's data cannot fill, for one
             raise CommandRefused("out_of_range", str(exc), "config") from exc
@@ -408,6 +419,7 @@ class Session:
             loss=wire_number(loss),
             grad_norms={name: wire_number(n) for name, n in gradients.norms.items()},
             norm_before_clip=wire_number(update.norm_before),
+            norm_after_clip=wire_number(update.norm_after),
             clipped=update.clipped,
             finite=update.applied,
         )
@@ -513,8 +525,7 @@ class Session:
 
     def spectrum(self) -> SpectrumFrame:
         """Eigenvalues and singular values of the recurrent matrix, with the Pascanu bound."""
-        candidates = ("W_hh", "W_hg", "dec.W_hh", "dec.W_hg")
-        name = next(n for n in candidates if n in self.params)
+        name = self._recurrent_name()
         vanilla = self.config.cell == "rnn"
         diag = spectrum(self.params[name], self.config.activation if vanilla else "tanh")
         return SpectrumFrame(
@@ -527,6 +538,57 @@ class Session:
             largest_singular_value=wire_number(diag.largest_singular_value),
             gamma=wire_number(diag.gamma),
             vanishing_sufficient=bool(diag.vanishing_sufficient),
+        )
+
+    def _recurrent_name(self) -> str:
+        """The matrix the lessons call W_hh: the vanilla one, or a gated cell's candidate."""
+        return next(n for n in ("W_hh", "W_hg", "dec.W_hh", "dec.W_hg") if n in self.params)
+
+    def rescale(self, radius: float) -> list[BaseModel]:
+        """Rescale the recurrent matrix to a spectral radius and start this iteration over."""
+        matrix = self.params[self._recurrent_name()]
+        current = spectrum(matrix).spectral_radius
+        if not np.isfinite(current) or current == 0.0:
+            message = f"cannot rescale a recurrent matrix with spectral radius {current}"
+            raise CommandRefused("bad_phase", message, "spectral_radius")
+        matrix *= radius / current  # same eigenvectors, every eigenvalue scaled
+        self.iteration = self._new_iteration(self.iteration.number, self.iteration.batch)
+        return [self.sequence(), self.spectrum()]
+
+    @_quiet_overflow
+    def diagnose(self) -> DiagnosticsFrame:
+        """Forward and backward over the current sequence, measured whole; the run is untouched."""
+        it = self.iteration
+        spec = self.spec
+        if isinstance(spec, Seq2SeqSpec) or isinstance(it.forward, Seq2SeqForward):
+            raise CommandRefused("bad_phase", "the gradient lab measures a single network")
+        batch = it.batch
+        if it.forward.done:
+            trace = it.forward.trace
+        else:
+            h0 = self.state if batch.stateful else None
+            trace = Forward(
+                self.params, spec, batch.inputs, batch.targets, h0=h0, loss_mask=batch.loss_mask
+            ).run()
+        backward = Backward(trace, self.params, spec, diagnostics=False)
+        backward.run()
+        dh_norms = np.array([step.dh_norm for step in reversed(backward.steps)])  # t = 0..T-1
+        if self.config.cell == "rnn":
+            slopes = derivative_from_output(self.config.activation, trace.hs[:, 0])
+        else:  # the candidate's tanh, where a gated cell can saturate
+            candidate = trace.gates["g" if self.config.cell == "lstm" else "h_tilde"][:, 0]
+            slopes = derivative_from_output("tanh", candidate)
+        diag = self.spectrum()
+        return DiagnosticsFrame(
+            iteration=it.number,
+            seq_len=it.length,
+            loss=wire_number(trace.total_loss),
+            flow=wire_array(gradient_flow(trace, self.params, spec)),
+            jacobian_norms=wire_array(jacobian_norms(trace, self.params, spec)),
+            dh_norms=wire_array(dh_norms),
+            largest_singular_value=diag.largest_singular_value,
+            gamma=diag.gamma,
+            saturation=wire_number(np.abs(slopes).mean()),
         )
 
     def sample(self, command: SampleCommand) -> SampleFrame:

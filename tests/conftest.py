@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import pytest
 import uvicorn
@@ -16,6 +19,14 @@ from fastapi.testclient import TestClient
 from app.web.main import create_app
 from app.web.server import uvicorn_config
 from app.web.settings import Settings
+
+T = TypeVar("T")
+
+
+def run_async(work: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run in a thread of its own: Playwright's sync API may own this thread's loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, work).result()
 
 
 def free_port() -> int:
@@ -57,9 +68,11 @@ class LiveServer:
         return f"ws://127.0.0.1:{self.port}/ws"
 
 
-def start_server(app: FastAPI, settings: Settings) -> tuple[uvicorn.Server, threading.Thread, int]:
+def start_server(
+    app: FastAPI, settings: Settings, port: int | None = None
+) -> tuple[uvicorn.Server, threading.Thread, int]:
     """Start uvicorn as the CLI does, in a thread; return once it accepts connections."""
-    port = free_port()
+    port = port or free_port()
     config = uvicorn_config(app, settings, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -258,3 +258,45 @@ def test_pasted_text_becomes_the_task_and_travels_in_exports() -> None:
     with pytest.raises(CommandRefused) as refused:
         make().configure(p.RunConfig(task="pasted"))
     assert refused.value.field == "config.task"
+
+
+# ---------------------------------------------------------------- the gradient lab's measurements
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "linear", "sigmoid"])
+def test_diagnose_measures_flow_within_the_pascanu_bound(activation: str) -> None:
+    session = preset("gradients-tanh-1.0", activation=activation, seq_len=12)
+    session.step_forward()  # mid-iteration: diagnose must leave the cursor alone
+    frame = wire(session.diagnose())
+    flow = np.array(frame["flow"], dtype=float)
+    T = frame["seq_len"]
+    assert flow.shape == (T, T) and np.allclose(np.triu(flow, 1), 0)
+    bound = frame["gamma"] * frame["largest_singular_value"]
+    for t in range(T):
+        for k in range(t + 1):
+            assert flow[t, k] <= bound ** (t - k) * flow[t, t] * (1 + 1e-4) + 1e-12
+    assert len(frame["jacobian_norms"]) == len(frame["dh_norms"]) == T
+    assert 0 <= frame["saturation"] <= 1
+    assert session.iteration.forward_steps == 1
+
+
+def test_rescaling_w_hh_moves_its_spectrum_and_restarts_the_iteration() -> None:
+    session = make(hidden_size=6)
+    tokens = session.sequence().tokens
+    session.step_forward()
+    frames = [wire(f) for f in session.rescale(1.5)]
+    assert [f["type"] for f in frames] == ["sequence", "spectrum"]
+    assert frames[0]["tokens"] == tokens and session.iteration.forward_steps == 0
+    assert frames[1]["spectral_radius"] == pytest.approx(1.5, rel=1e-5)
+    small = wire(session.rescale(0.5)[1])
+    assert small["largest_singular_value"] < frames[1]["largest_singular_value"]
+
+
+@pytest.mark.parametrize("mode", ["norm", "value"])
+def test_update_reports_the_norm_before_and_after_clipping(mode: str) -> None:
+    session = preset("gradients-linear-1.5-clipped", clip_mode=mode, clip_threshold=0.01)
+    update = next(f for f in map(wire, session.finish_iteration()) if f["type"] == "update")
+    assert update["clipped"] is True
+    assert update["norm_after_clip"] < update["norm_before_clip"]
+    if mode == "norm":
+        assert update["norm_after_clip"] == pytest.approx(0.01, rel=1e-6)

@@ -142,8 +142,8 @@ def _gradient_presets() -> list[Preset]:
         "learning_rate": 0.1,
         "clip_mode": "none",
     }
-    # ReLU's outcome depends on which units the draw leaves active; seed 2 shows the blow-up.
-    seeds = {"tanh": 0, "relu": 2, "linear": 0}
+    # ReLU's outcome depends on which units the draw leaves active; seed 26 shows the blow-up.
+    seeds = {"tanh": 0, "relu": 26, "linear": 0}
     flow = {
         0.5: Expectation("initial_flow_ratio", below=1e-4),
         1.0: Expectation("initial_flow_ratio", above=1e-2, below=10.0),
@@ -394,7 +394,7 @@ def _presets() -> list[Preset]:
             seq_len=10,
             init_scale=0.5,
             learning_rate=0.02,
-            seed=11,
+            seed=0,
         ),
         _preset(
             "remember-rnn-long",
@@ -407,7 +407,7 @@ def _presets() -> list[Preset]:
             seq_len=150,
             init_scale=0.5,
             learning_rate=0.02,
-            seed=11,
+            seed=0,
         ),
         *_gradient_presets(),
     ]

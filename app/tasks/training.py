@@ -1,8 +1,8 @@
 """A small seeded training loop and held-out evaluation, shared by the tests and the web layer.
 
-It follows the session's order of random draws (initialise the parameters, then draw each
-batch from the same generator), so a preset trained here is the run a student starts in the
-browser. Pure NumPy through the engine; no I/O.
+It draws as the session does (parameters from the weights generator, then every batch from the
+data generator), so a preset trained here is the run a student starts in the browser. Pure
+NumPy through the engine; no I/O.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from app.engine import (
     ModelSpec,
     Optimizer,
     clip_gradients,
+    global_norm,
     gradient_flow,
     init_params,
     loss_and_grads,
@@ -75,6 +76,15 @@ def init_spec(config: Mapping[str, Any]) -> InitSpec:
     return InitSpec(
         scheme=config["init"], spectral_radius=config["spectral_radius"], scale=config["init_scale"]
     )
+
+
+DATA_STREAM = 2  # the data generator's key beside the seed ([seed, 1, n] is the sampler's)
+
+
+def generators(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """(weights, data) generators of a run: separate, so runs that differ only in their model
+    (RNN vs LSTM, another hidden size) still see exactly the same sequences."""
+    return np.random.default_rng(seed), np.random.default_rng([seed, DATA_STREAM])
 
 
 def initial_params(spec: Spec, config: Mapping[str, Any], rng: np.random.Generator) -> Params:
@@ -189,9 +199,9 @@ class TrainingResult:
 def train(task: Task, config: Mapping[str, Any], iterations: int) -> TrainingResult:
     """Train `task` for `iterations` updates as configured (RunConfig field names)."""
     config = dict(config)
-    rng = np.random.default_rng(int(config["seed"]))
+    weights_rng, rng = generators(int(config["seed"]))
     spec = model_spec(task, config)
-    params = initial_params(spec, config, rng)
+    params = initial_params(spec, config, weights_rng)
     optimizer = make_optimizer(config["optimizer"], float(config["learning_rate"]))
     result = TrainingResult(task=task, spec=spec, params=params, config=config, cursor=0)
     # An exploding run overflows on purpose; it is counted in `skipped`, not warned about.
@@ -235,6 +245,7 @@ class Applied:
 
     grads: dict[str, np.ndarray]
     norm_before: float
+    norm_after: float  # of the gradient the update used (equal to norm_before unless clipped)
     clipped: bool
     applied: bool
 
@@ -251,7 +262,8 @@ def apply_gradients(
     applied = bool(clip.finite and np.isfinite(clip.norm_before))
     if applied:
         optimizer.update(params, clip.grads)
-    return Applied(clip.grads, float(clip.norm_before), bool(clip.clipped), applied)
+    norm_after = global_norm(clip.grads) if clip.clipped else float(clip.norm_before)
+    return Applied(clip.grads, float(clip.norm_before), norm_after, bool(clip.clipped), applied)
 
 
 def sample_text(

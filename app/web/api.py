@@ -16,7 +16,8 @@ router = APIRouter()
 async def healthz(request: Request) -> dict[str, Any]:
     """Liveness for Docker's HEALTHCHECK and load balancers."""
     sessions = len(request.app.state.sessions.live)
-    return {"status": "ok", "version": __version__, "sessions": sessions}
+    rooms = len(request.app.state.rooms.owned)
+    return {"status": "ok", "version": __version__, "sessions": sessions, "rooms": rooms}
 
 
 @router.get("/api/protocol.json")

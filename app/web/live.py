@@ -1,20 +1,19 @@
-"""The websocket endpoint: one session per connection, a reader and a writer task.
+"""The websocket endpoint: a reader and a writer task per connection.
 
-The reader validates each command through the protocol and runs it; the writer drains a bounded
-outbox, so a slow client never slows the server or other clients. Play and train run as a
-background job of the connection while commands keep arriving; pause stops them at once.
+The reader validates each command through the protocol and hands it on: to the connection's own
+session (the playground), or to its seat in a room (see rooms.py). The writer drains a bounded
+outbox, so a slow client never slows the server or other clients. The engine work itself (the
+session, its lock, play and train) lives in a Driver.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
-from functools import partial
-from typing import Any
+from typing import Protocol
 
 import anyio
+from anyio import CancelScope
 from fastapi import APIRouter, WebSocket
 from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect
@@ -22,15 +21,15 @@ from starlette.websockets import WebSocketDisconnect
 from app import protocol as p
 from app.session import CommandRefused, Session
 from app.web.connection import ClientNotReading, Outbox, RateLimiter
+from app.web.driver import Driver
 from app.web.settings import Settings
 
 log = logging.getLogger("unroll.live")
 router = APIRouter()
 
+CLOSE_NORMAL = 1000  # a room ended: the viewer is told why, then closed politely
 CLOSE_POLICY = 1008  # origin refused, or a client that floods without reading
 CLOSE_TRY_AGAIN = 1013  # server full
-TRAIN_CHUNK_SECONDS = 0.05  # a pause during training takes effect within about this long
-SPECTRUM_INTERVAL_SECONDS = 0.5  # eigenvalues of a 256x256 W_hh cost tens of ms: not per chunk
 
 
 def limits_from(settings: Settings) -> p.Limits:
@@ -48,26 +47,40 @@ def limits_from(settings: Settings) -> p.Limits:
 
 def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
     """Same origin by default; browsers send Origin, and CORS does not guard websockets."""
-    origin = websocket.headers.get("origin")
+    return same_origin(websocket.headers.get("origin"), websocket.headers.get("host", ""), settings)
+
+
+def same_origin(origin: str | None, host: str, settings: Settings) -> bool:
+    """Whether a browser request from `origin` to `host` may act on this server."""
     if origin is None:
         return True  # not a browser (scripts, tests): cross-site hijacking needs a browser
     origin = origin.rstrip("/")
     if origin in settings.origin_list():
         return True
-    host = websocket.headers.get("host", "")
     return origin in (f"http://{host}", f"https://{host}")
 
 
+async def refuse_busy(websocket: WebSocket, message: str) -> None:
+    """Tell a client the server is full, and close."""
+    await websocket.send_text(p.encode(p.Error(code="server_busy", message=message)).decode())
+    await websocket.close(code=CLOSE_TRY_AGAIN, reason="server full")
+
+
 class SessionRegistry:
-    """Live connections of this server, capped by settings."""
+    """Live connections of this server that own a session, capped by settings."""
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.live: set[LiveConnection] = set()
 
+    @property
+    def full(self) -> bool:
+        """Whether one more session would pass the cap."""
+        return len(self.live) >= self.capacity
+
     def try_add(self, connection: LiveConnection) -> bool:
         """Register a connection unless the server is full."""
-        if len(self.live) >= self.capacity:
+        if self.full:
             return False
         self.live.add(connection)
         return True
@@ -77,18 +90,31 @@ class SessionRegistry:
         self.live.discard(connection)
 
 
-class LiveConnection:
-    """One browser tab driving one session."""
+class Seat(Protocol):
+    """A connection's place in a room: it decides what the connection's commands do."""
 
-    def __init__(self, websocket: WebSocket, session: Session, settings: Settings) -> None:
+    async def handle(self, command: p.Command) -> BaseModel | None:
+        """Carry out or refuse a command; return the frame for its sender alone, if any."""
+
+    async def leave(self) -> None:
+        """The connection is going away."""
+
+
+class LiveConnection:
+    """One browser tab: driving its own session, or seated in a room (a teacher or a student)."""
+
+    def __init__(self, websocket: WebSocket, session: Session | None, settings: Settings) -> None:
         self.websocket = websocket
-        self.session = session
         self.settings = settings
         self.outbox = Outbox(settings.send_queue_frames)
         self.limiter = RateLimiter(settings.max_commands_per_second)
-        self.lock = asyncio.Lock()  # one session mutation at a time (job chunks vs commands)
-        self.job: asyncio.Task[None] | None = None
-        self.stop = asyncio.Event()
+        self.driver = None if session is None else Driver(session, settings, self)
+        self.seat: Seat | None = None
+
+    @property
+    def session(self) -> Session | None:
+        """The session this connection drives itself, if any."""
+        return None if self.driver is None else self.driver.session
 
     # ------------------------------------------------------------------ plumbing
 
@@ -96,28 +122,51 @@ class LiveConnection:
         """Encode once and queue."""
         self.outbox.put(p.encode(frame).decode(), droppable=droppable)
 
+    def show(self, frame: BaseModel, *, droppable: bool = False) -> None:
+        """A frame of this connection's own run (the FrameSink of its driver)."""
+        self.send(frame, droppable=droppable)
+
+    def drive(self, session: Session) -> None:
+        """From now on drive `session` privately (a student's fork of a room)."""
+        self.seat = None
+        self.outbox.resync = None
+        self.outbox.discard_animation()  # the room's frames still queued are no longer wanted
+        self.driver = Driver(session, self.settings, self)
+        self.driver.greet()
+
     async def run(self) -> None:
-        """Serve until the client goes away."""
-        self.send(self.session.hello())
-        self.send(self.session.spectrum())
+        """Serve until the client goes away or the connection is closed on purpose."""
+        if self.driver is not None:
+            self.driver.greet()
         try:
             async with anyio.create_task_group() as group:
-                group.start_soon(self._write)
+                group.start_soon(self._write, group.cancel_scope)
                 await self._read()
                 group.cancel_scope.cancel()
         except* ClientNotReading as group:
-            log.warning("closing session %s: %s", self.session.id, group.exceptions[0])
+            log.warning("closing a connection: %s", group.exceptions[0])
             await self._close(CLOSE_POLICY, "client is not reading its replies")
         finally:
-            await self._stop_job()
+            await self._leave()
+
+    async def _leave(self) -> None:
+        if self.seat is not None:
+            seat, self.seat = self.seat, None
+            await seat.leave()
+        if self.driver is not None:
+            await self.driver.stop_job()
 
     async def _close(self, code: int, reason: str) -> None:
         with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
             await self.websocket.close(code=code, reason=reason)
 
-    async def _write(self) -> None:
+    async def _write(self, reading: CancelScope) -> None:
         while True:
             data = await self.outbox.get()
+            if data is None:  # closing on purpose, everything sent: close, and stop reading
+                await self._close(*(self.outbox.closing or (CLOSE_NORMAL, "")))
+                reading.cancel()
+                return
             try:
                 await self.websocket.send_text(data)
             except (WebSocketDisconnect, RuntimeError, OSError):
@@ -145,7 +194,7 @@ class LiveConnection:
             self.send(p.Error(code="rate_limited", message=message, command_id=command.id))
             return
         try:
-            await self._dispatch(command)
+            reply = await self.handle(command)
         except CommandRefused as refusal:
             self.send(refusal.frame(command.id))
             return
@@ -156,119 +205,16 @@ class LiveConnection:
             message = f"the server failed to run {command.type}; the session is unchanged"
             self.send(p.Error(code="internal", message=message, command_id=command.id))
             return
+        if reply is not None:
+            self.send(reply)
         self.send(p.Ack(command=command.type, command_id=command.id))
 
-    # ------------------------------------------------------------------ commands
-
-    async def _locked(self, work: Callable[[], Any], *, in_thread: bool = False) -> Any:
-        async with self.lock:
-            if in_thread:
-                return await anyio.to_thread.run_sync(work)
-            return work()
-
-    async def _dispatch(self, command: p.Command) -> None:
-        session = self.session
-        match command:
-            case p.Configure(config=config):
-                await self._stop_job()
-                await self._restart(lambda: session.configure(config))
-            case p.Reset():
-                await self._stop_job()
-                await self._restart(session.reset)
-            case p.Import(state=state):
-                await self._stop_job()
-                await self._restart(lambda: session.import_state(state))
-            case p.Export():
-                self.send(await self._locked(session.export, in_thread=True))
-            case p.SetHyper():
-                await self._locked(lambda: session.set_hyper(command))
-            case p.Sample():
-                self.send(await self._locked(lambda: session.sample(command), in_thread=True))
-            case p.StepForward():
-                await self._stop_job()
-                self.send(await self._locked(session.step_forward))
-            case p.StepBackward():
-                await self._stop_job()
-                self.send(await self._locked(session.step_backward))
-            case p.Advance():
-                await self._stop_job()
-                for frame in await self._locked(session.advance):
-                    self.send(frame)
-            case p.FinishIteration():
-                await self._stop_job()
-                frames = await self._locked(session.finish_iteration, in_thread=True)
-                for frame in frames:
-                    self.send(frame)
-            case p.Play(steps_per_second=speed):
-                await self._start_job(lambda: self._play(speed))
-            case p.Pause():
-                await self._stop_job()
-            case p.Train(iterations=iterations):
-                cap = self.settings.max_train_iterations
-                if iterations > cap:
-                    raise CommandRefused("out_of_range", f"at most {cap} per command", "iterations")
-                await self._start_job(lambda: self._train(iterations))
-
-    async def _restart(self, restart: Callable[[], p.Hello]) -> None:
-        """A new run (configure, reset, import): its hello, then its spectrum."""
-        hello = await self._locked(restart, in_thread=True)
-        self.send(hello)
-        self.send(await self._locked(self.session.spectrum, in_thread=True))
-
-    # ------------------------------------------------------------------ background jobs
-
-    async def _start_job(self, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        await self._stop_job()
-        self.stop = asyncio.Event()
-        self.job = asyncio.create_task(job())
-
-    async def _stop_job(self) -> None:
-        """Stop play or training and wait until the session is quiet."""
-        if self.job is None:
-            return
-        self.stop.set()
-        job, self.job = self.job, None
-        try:
-            await job
-        except Exception:
-            log.exception("background job failed")
-
-    async def _sleep_or_stop(self, seconds: float) -> bool:
-        """Sleep, waking early on a stop request; true when asked to stop."""
-        with anyio.move_on_after(seconds):
-            await self.stop.wait()
-        return self.stop.is_set()
-
-    async def _play(self, steps_per_second: float) -> None:
-        interval = 1.0 / steps_per_second
-        loop = asyncio.get_running_loop()
-        due = loop.time()
-        while not self.stop.is_set():
-            for frame in await self._locked(self.session.advance):
-                self.send(frame, droppable=True)
-            due += interval
-            if await self._sleep_or_stop(max(0.0, due - loop.time())):
-                return
-
-    async def _train(self, iterations: int) -> None:
-        session = self.session
-        chunk, done = 1, 0
-        spectrum_due = 0.0
-        while done < iterations and not self.stop.is_set():
-            size = min(chunk, iterations - done)
-            started = anyio.current_time()
-            frame = await self._locked(partial(session.train, size), in_thread=True)
-            done += size
-            self.send(frame, droppable=done < iterations)
-            if started >= spectrum_due:
-                self.send(await self._locked(session.spectrum), droppable=True)
-                spectrum_due = started + SPECTRUM_INTERVAL_SECONDS
-            elapsed = anyio.current_time() - started
-            # Grow or shrink the chunk so each takes about TRAIN_CHUNK_SECONDS.
-            chunk = max(1, min(4 * chunk, int(size * TRAIN_CHUNK_SECONDS / max(elapsed, 1e-6))))
-            await anyio.sleep(0)
-        self.send(session.sequence())
-        self.send(session.spectrum())
+    async def handle(self, command: p.Command) -> BaseModel | None:
+        """A command goes to the room seat if there is one, else to this connection's session."""
+        if self.seat is not None:
+            return await self.seat.handle(command)
+        assert self.driver is not None, "a connection has a session or a seat"
+        return await self.driver.run(command)
 
 
 @router.websocket("/ws")
@@ -283,9 +229,9 @@ async def live(websocket: WebSocket) -> None:
     session = Session(p.RunConfig(), limits_from(settings))
     connection = LiveConnection(websocket, session, settings)
     if not registry.try_add(connection):
-        message = f"the server is full ({settings.max_sessions} sessions); try again soon"
-        await websocket.send_text(p.encode(p.Error(code="server_busy", message=message)).decode())
-        await websocket.close(code=CLOSE_TRY_AGAIN, reason="server full")
+        await refuse_busy(
+            websocket, f"the server is full ({settings.max_sessions} sessions); try again soon"
+        )
         return
     try:
         await connection.run()

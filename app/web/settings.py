@@ -33,6 +33,21 @@ class Settings(BaseSettings):
     send_queue_frames: int = Field(32, ge=2, description="animation frames buffered per client")
     keepalive_seconds: float = Field(20.0, gt=0)
 
+    # Classroom rooms: one run shown live to many students.
+    max_rooms: int = Field(20, ge=1, description="rooms this server process drives at once")
+    max_room_students: int = Field(
+        500, ge=1, description="students of one room connected to this server process"
+    )
+    room_idle_seconds: float = Field(
+        1800.0, gt=0, description="a room without its teacher for this long ends"
+    )
+    # Where students reach this server, for join links and QR codes (e.g. http://10.0.0.5:8000).
+    # Empty: the address the teacher's browser used.
+    public_url: str = Field("", pattern=r"^(https?://[^\s/]+(/[^\s]*)?)?$")
+    # A Redis server (redis://host:6379/0) that carries rooms between server processes. Empty:
+    # rooms live in this process only.
+    redis_url: str = ""
+
     def origin_list(self) -> list[str]:
         """Allowed websocket origins as a list."""
         return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]

@@ -50,3 +50,17 @@ def test_every_static_module_is_served(client: TestClient) -> None:
 
 def test_unknown_path_is_404(client: TestClient) -> None:
     assert client.get("/no-such-page").status_code == 404
+
+
+def test_tasks_and_presets_are_listed_with_their_lessons(client: TestClient) -> None:
+    from app.protocol import RunConfig
+    from app.tasks import PRESETS, TASKS
+
+    tasks = client.get("/api/tasks").json()
+    assert {t["name"] for t in tasks} == set(TASKS)
+    assert all(t["summary"] and t["architecture"] for t in tasks)
+    presets = client.get("/api/presets").json()
+    assert {p["name"] for p in presets} == set(PRESETS)
+    for preset in presets:
+        assert preset["lesson"]
+        RunConfig.model_validate(preset["config"])  # a preset is a run the server accepts

@@ -75,3 +75,24 @@ def test_real_socket_streams_forward_steps(live_server: LiveServer) -> None:
             assert decode(ws.recv())["type"] == "ack"
     assert [f["t"] for f in frames] == [0, 1, 2, 3]
     assert all(f.keys() >= FORWARD_FIELDS for f in frames)
+
+
+def test_lab_commands_rescale_and_diagnose(client: TestClient) -> None:
+    with client.websocket_connect("/ws") as ws:
+        greet(ws)
+        frames = until_ack(ws, {"type": "rescale", "spectral_radius": 1.5, "id": 1})
+        assert [f["type"] for f in frames] == ["sequence", "spectrum", "ack"]
+        assert abs(frames[1]["spectral_radius"] - 1.5) < 1e-5
+        diagnostics = until_ack(ws, {"type": "diagnose", "id": 2})[0]
+        assert diagnostics["type"] == "diagnostics"
+        assert len(diagnostics["flow"]) == diagnostics["seq_len"]
+
+
+def test_pasted_text_over_the_socket(client: TestClient) -> None:
+    with client.websocket_connect("/ws") as ws:
+        greet(ws)
+        text = "the quick brown fox jumps over the lazy dog. " * 3
+        frames = until_ack(ws, {"type": "use_text", "text": text, "id": 1})
+        assert frames[0]["type"] == "hello" and frames[0]["config"]["task"] == "pasted"
+        error = until_ack(ws, {"type": "use_text", "text": "x", "id": 2})[-1]
+        assert error["type"] == "error" and error["field"] == "text"

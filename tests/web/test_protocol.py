@@ -63,6 +63,9 @@ def test_every_command_type_round_trips() -> None:
     examples = {
         "configure": {"config": {"hidden_size": 8}},
         "import": {"state": exported},
+        "join": {"token": "the-room-token"},
+        "use_text": {"text": "the cat sat on the mat. " * 4},
+        "rescale": {"spectral_radius": 1.2},
     }
     for tag in p.COMMAND_TYPES:
         message = {"type": tag, "id": 7, **examples.get(tag, {})}

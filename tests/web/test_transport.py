@@ -21,7 +21,7 @@ from app.web.connection import ClientNotReading, Outbox, RateLimiter
 from app.web.live import LiveConnection, limits_from
 from app.web.main import create_app
 from app.web.settings import Settings
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, run_async
 from tests.web.rawws import RawClient
 from tests.web.wsutil import decode, greet, receive, until_ack
 
@@ -43,7 +43,7 @@ def test_outbox_drops_oldest_animation_frames_but_never_replies() -> None:
         assert box.dropped == 7
         return [await box.get() for _ in range(len(box))]
 
-    assert asyncio.run(scenario()) == ["reply-1", "anim-7", "anim-8", "anim-9", "reply-2"]
+    assert run_async(scenario()) == ["reply-1", "anim-7", "anim-8", "anim-9", "reply-2"]
 
 
 def test_outbox_gives_up_on_a_client_that_never_reads_its_replies() -> None:
@@ -54,7 +54,7 @@ def test_outbox_gives_up_on_a_client_that_never_reads_its_replies() -> None:
         with pytest.raises(ClientNotReading):
             box.put("reply", droppable=False)
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_rate_limiter_allows_a_burst_then_the_sustained_rate() -> None:
@@ -104,7 +104,7 @@ def test_a_stalled_client_gets_bounded_animation_and_every_reply() -> None:
         await asyncio.wait_for(serving, 5)
         return connection, socket
 
-    _, socket = asyncio.run(scenario())
+    _, socket = run_async(scenario())
     kinds = [frame["type"] for frame in socket.sent]
     assert kinds[:2] == ["hello", "spectrum"]
     acks = [frame["command_id"] for frame in socket.sent if frame["type"] == "ack"]

@@ -1,0 +1,152 @@
+"""Classroom routes: create a room, its pages (teacher, student, lobby), its QR code, its socket."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request, WebSocket
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.websockets import WebSocketDisconnect
+
+from app import __version__
+from app import protocol as p
+from app.web.broker import BROKER_ERRORS
+from app.web.live import (
+    CLOSE_NORMAL,
+    CLOSE_POLICY,
+    LiveConnection,
+    SessionRegistry,
+    origin_allowed,
+    refuse_busy,
+    same_origin,
+)
+from app.web.pages import templates
+from app.web.qr import qr_svg
+from app.web.rooms import CODE_PATTERN, Rooms, RoomsFull, closed_frame, join_url, public_base
+from app.web.settings import Settings
+
+router = APIRouter()
+
+RoomCode = Annotated[str, Path(pattern=CODE_PATTERN, description="a room's join code")]
+
+
+UNAVAILABLE = "rooms are unavailable right now (the server cannot reach its broker)"
+
+
+def _rooms(request: Request | WebSocket) -> Rooms:
+    rooms: Rooms = request.app.state.rooms
+    return rooms
+
+
+async def _exists(request: Request, code: str) -> bool:
+    """Whether a room is live; 503 when the broker (Redis) cannot be reached."""
+    try:
+        return await _rooms(request).exists(code)
+    except BROKER_ERRORS as exc:
+        raise HTTPException(503, {"code": "server_busy", "message": UNAVAILABLE}) from exc
+
+
+async def _live_code(request: Request, code: str) -> str:
+    """The code, normalised; 404 (naming the field) when no such room is live."""
+    code = code.upper()
+    if not await _exists(request, code):
+        message = f"no room {code}"
+        raise HTTPException(404, {"code": "not_found", "field": "code", "message": message})
+    return code
+
+
+@router.post("/api/rooms", status_code=201)
+async def create_room(request: Request) -> dict[str, Any]:
+    """Start a room. The token in the answer is the only way to control it: keep it secret."""
+    settings: Settings = request.app.state.settings
+    if not same_origin(request.headers.get("origin"), request.headers.get("host", ""), settings):
+        message = "rooms are created from this server's own pages"
+        raise HTTPException(403, {"code": "forbidden", "message": message})
+    try:
+        room = await _rooms(request).create()
+    except RoomsFull as exc:
+        raise HTTPException(503, {"code": "server_busy", "message": str(exc)}) from exc
+    except BROKER_ERRORS as exc:
+        raise HTTPException(503, {"code": "server_busy", "message": UNAVAILABLE}) from exc
+    return {
+        "code": room.code,
+        "token": room.token,
+        "join_url": join_url(public_base(request.url, settings), room.code),
+        # The token rides in the fragment: browsers never send it to a server or a log.
+        "teacher_url": f"/room/{room.code}/teach#token={room.token}",
+        "qr_url": f"/room/{room.code}/qr.svg",
+    }
+
+
+@router.get("/room", response_class=HTMLResponse, include_in_schema=False)
+async def lobby(
+    request: Request, code: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None
+) -> Response:
+    """Start a room, or type a join code."""
+    if code:
+        return RedirectResponse(f"/room/{code.upper()}", status_code=303)
+    return templates.TemplateResponse(request, "room_lobby.html", {"version": __version__})
+
+
+@router.get("/room/{code}", response_class=HTMLResponse, include_in_schema=False)
+async def student_page(request: Request, code: RoomCode) -> Response:
+    """A student's view of a room: the teacher's run, live and read-only, and a fork button."""
+    code = code.upper()
+    live = await _exists(request, code)
+    context = {"version": __version__, "code": code, "live": live}
+    return templates.TemplateResponse(
+        request, "room_student.html", context, status_code=200 if live else 404
+    )
+
+
+@router.get("/room/{code}/teach", response_class=HTMLResponse, include_in_schema=False)
+async def teacher_page(request: Request, code: RoomCode) -> Response:
+    """The teacher's page: join code, link and QR for the projector, controls, student count."""
+    code = await _live_code(request, code)
+    settings: Settings = request.app.state.settings
+    context = {
+        "version": __version__,
+        "code": code,
+        "join_url": join_url(public_base(request.url, settings), code),
+    }
+    return templates.TemplateResponse(request, "room_teacher.html", context)
+
+
+@router.get("/room/{code}/qr.svg", include_in_schema=False)
+async def room_qr(request: Request, code: RoomCode) -> Response:
+    """The room's join link as a QR code."""
+    code = await _live_code(request, code)
+    link = join_url(public_base(request.url, request.app.state.settings), code)
+    return Response(qr_svg(link), media_type="image/svg+xml")
+
+
+@router.websocket("/ws/room/{code}")
+async def room_socket(websocket: WebSocket, code: str) -> None:
+    """A seat in a room: everyone watches; the token (sent in `join`) makes a teacher."""
+    settings: Settings = websocket.app.state.settings
+    registry: SessionRegistry = websocket.app.state.sessions
+    if not origin_allowed(websocket, settings):
+        await websocket.close(code=CLOSE_POLICY)  # before accept: the handshake gets HTTP 403
+        return
+    await websocket.accept()
+    code = code.upper() if re.fullmatch(CODE_PATTERN, code) else "?"
+    connection = LiveConnection(websocket, None, settings)
+    try:
+        seat = await _rooms(websocket).seat(code, connection) if code != "?" else None
+    except RoomsFull as exc:
+        await refuse_busy(websocket, str(exc))
+        return
+    except BROKER_ERRORS:
+        await refuse_busy(websocket, UNAVAILABLE)
+        return
+    if seat is None:
+        await websocket.send_text(p.encode(closed_frame(code, "not_found")).decode())
+        await websocket.close(code=CLOSE_NORMAL, reason="no such room")
+        return
+    try:
+        await connection.run()
+    except WebSocketDisconnect:
+        pass
+    finally:
+        registry.remove(connection)  # a student who forked held a session

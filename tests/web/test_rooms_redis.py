@@ -1,0 +1,163 @@
+"""Rooms across server processes: two real servers on loopback sharing one Redis."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from typing import Any
+
+import orjson
+import pytest
+from websockets.exceptions import ConnectionClosedOK
+from websockets.sync.client import ClientConnection, connect
+
+from bench._server import ServerProcess, running_server
+from tests.conftest import free_port
+from tests.web.wsutil import decode
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A private redis-server on a free loopback port, stopped after the tests."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("the multi-process room tests need Redis: apt-get install redis-server")
+    port = free_port()
+    server = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
+                    probe.sendall(b"PING\r\n")
+                    if probe.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def servers(redis_url: str) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two server processes, A and B, started side by side."""
+    env = {"UNROLL_REDIS_URL": redis_url, "UNROLL_MAX_COMMANDS_PER_SECOND": "1000"}
+    with ExitStack() as stack, ThreadPoolExecutor(2) as pool:
+        started = list(pool.map(lambda _: stack.enter_context(running_server(**env)), range(2)))
+        yield started[0], started[1]
+
+
+def post_room(server: ServerProcess) -> Any:
+    request = urllib.request.Request(f"http://127.0.0.1:{server.port}/api/rooms", method="POST")
+    return orjson.loads(urllib.request.urlopen(request, timeout=5).read())
+
+
+def room_socket(server: ServerProcess, code: str) -> ClientConnection:
+    return connect(f"ws://127.0.0.1:{server.port}/ws/room/{code}", open_timeout=5)
+
+
+def recv(ws: ClientConnection) -> Any:
+    return decode(ws.recv(timeout=5))
+
+
+def command(
+    ws: ClientConnection, message: dict[str, Any], counts: list[int] | None = None
+) -> list[Any]:
+    """Send; return every frame up to its ack or error, but the student counts (into `counts`)."""
+    ws.send(orjson.dumps(message).decode())
+    frames = [recv(ws)]
+    while frames[-1].get("command_id") != message["id"]:
+        frames.append(recv(ws))
+    if counts is not None:
+        counts += [f["students"] for f in frames if f["type"] == "room"]
+    return [f for f in frames if f["type"] != "room" or f.get("command_id") is not None]
+
+
+def seat(ws: ClientConnection) -> list[Any]:
+    frames = [recv(ws) for _ in range(3)]
+    assert [f["type"] for f in frames] == ["room", "hello", "spectrum"]
+    return frames
+
+
+def test_a_student_on_process_b_follows_a_room_driven_through_process_a(
+    servers: tuple[ServerProcess, ServerProcess],
+) -> None:
+    a, b = servers
+    room = post_room(a)
+    code = room["code"]
+    with room_socket(a, code) as teacher, room_socket(b, code) as student:
+        hello = seat(teacher)[1]
+        counts: list[int] = []
+        joined = command(teacher, {"type": "join", "token": room["token"], "id": 1}, counts)
+        assert joined[-1]["type"] == "ack"
+        assert seat(student)[1] == hello
+        for t in range(3):
+            forward = command(teacher, {"type": "step_forward", "id": 10 + t}, counts)[0]
+            assert recv(student) == forward and forward["t"] == t
+        # The teacher's count includes students of the other process.
+        while 1 not in counts:
+            frame = recv(teacher)
+            counts += [frame["students"]] if frame["type"] == "room" else []
+        # A late student on B gets the current state from B's replica.
+        with room_socket(b, code) as late:
+            seat(late)
+            assert [recv(late)["t"] for _ in range(3)] == [0, 1, 2]
+        # The room's pages and QR code are served by B too.
+        page = urllib.request.urlopen(f"http://127.0.0.1:{b.port}/room/{code}", timeout=5)
+        assert page.status == 200
+        # Teaching goes through the process that owns the room.
+        error = command(student, {"type": "join", "token": room["token"], "id": 20})[-1]
+        assert error["code"] == "forbidden" and "created it" in error["message"]
+
+
+def test_a_fork_on_process_b_copies_the_room_state_from_process_a(
+    servers: tuple[ServerProcess, ServerProcess],
+) -> None:
+    a, b = servers
+    room = post_room(a)
+    with room_socket(a, room["code"]) as teacher, room_socket(b, room["code"]) as student:
+        seat(teacher)
+        command(teacher, {"type": "join", "token": room["token"], "id": 1})
+        seat(student)
+        shown = command(teacher, {"type": "step_forward", "id": 2})[0]
+        assert recv(student) == shown
+        frames = command(student, {"type": "fork", "id": 3})
+        assert [f["type"] for f in frames] == ["hello", "spectrum", "forward", "ack"]
+        assert frames[2] == shown
+        mine = command(student, {"type": "step_forward", "id": 4})[0]
+        theirs = [f for f in command(teacher, {"type": "step_forward", "id": 5}) if "t" in f]
+        assert theirs == [mine]
+
+
+def test_ending_a_room_closes_its_students_on_every_process(
+    servers: tuple[ServerProcess, ServerProcess],
+) -> None:
+    a, b = servers
+    room = post_room(a)
+    with room_socket(a, room["code"]) as teacher, room_socket(b, room["code"]) as student:
+        seat(teacher)
+        command(teacher, {"type": "join", "token": room["token"], "id": 1})
+        seat(student)
+        command(teacher, {"type": "end_room", "id": 2})
+        frames = [recv(student)]
+        while frames[-1]["type"] != "room_closed":
+            frames.append(recv(student))
+        assert frames[-1]["reason"] == "ended"
+        with pytest.raises(ConnectionClosedOK):
+            student.recv(timeout=5)
+        assert student.close_code == 1000
+    with room_socket(b, room["code"]) as again:
+        assert recv(again)["reason"] == "not_found"
