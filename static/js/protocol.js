@@ -15,8 +15,14 @@ export const COMMAND_TYPES = [
   "train",
   "set_hyper",
   "sample",
+  "rescale",
+  "diagnose",
+  "use_text",
   "export",
   "import",
+  "join",
+  "fork",
+  "end_room",
 ];
 
 export const FRAME_TYPES = [
@@ -27,8 +33,11 @@ export const FRAME_TYPES = [
   "update",
   "progress",
   "spectrum",
+  "diagnostics",
   "sample",
   "export",
+  "room",
+  "room_closed",
   "error",
   "ack",
 ];
@@ -47,6 +56,7 @@ export function decodeFrame(text) {
 }
 
 export function formatNumber(x, digits = 3) {
+  if (x === null || x === undefined) return "–";
   if (Number.isNaN(x)) return "NaN";
   if (x === Infinity) return "+∞";
   if (x === -Infinity) return "−∞";

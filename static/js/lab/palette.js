@@ -1,0 +1,49 @@
+// Series colours for runs drawn on one chart: colors.js's blue and orange (colour-blind safe),
+// and its purple for a third run. Line style differs too, so print and greyscale still work.
+
+export const RUN_COLOURS = {
+  A: "#2166ac", // colors.js NEG, blue
+  B: "#e08214", // colors.js exploding band, orange
+  C: "#542788", // colors.js vanishing band, purple
+};
+
+export const INK = "#1d232b";
+export const MUTED = "#5b6573";
+export const GRID = "#e3e7ec";
+
+// Layout shared by the lab's charts: large type for a projector, transparent backgrounds.
+export function baseLayout(extra = {}) {
+  return {
+    margin: { l: 80, r: 14, t: 10, b: 48 },
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "rgba(0,0,0,0)",
+    font: { size: 14, color: INK, family: "DejaVu Sans, system-ui, sans-serif" },
+    showlegend: false,
+    hovermode: "closest",
+    ...extra,
+  };
+}
+
+export const PLOT_CONFIG = { displaylogo: false, responsive: true, displayModeBar: false };
+
+// Log-axis ticks: powers of ten once the data span a few decades, else 1, 2, 5 (never 2 to 9).
+export function logTicks(lo, hi) {
+  const span = hi - lo;
+  if (!Number.isFinite(span) || span < 2) return { dtick: "D2" };
+  return { dtick: Math.max(1, Math.ceil(span / 6)) };
+}
+
+// [log10 min, log10 max] of the positive finite values of some arrays.
+export function logExtent(...arrays) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const values of arrays) {
+    for (const v of values) {
+      if (Number.isFinite(v) && v > 0) {
+        lo = Math.min(lo, Math.log10(v));
+        hi = Math.max(hi, Math.log10(v));
+      }
+    }
+  }
+  return [lo, hi];
+}
