@@ -143,7 +143,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--sizes", default="1,10,50,100,200")
-    parser.add_argument("--workers", type=int, default=2, help="client processes")
+    parser.add_argument("--workers", type=int, default=3, help="client processes")
     args = parser.parse_args()
     sizes = [int(n) for n in args.sizes.split(",")]
     env = {"UNROLL_MAX_SESSIONS": str(max(sizes) + 10), "UNROLL_MAX_COMMANDS_PER_SECOND": "100"}
