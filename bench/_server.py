@@ -67,4 +67,8 @@ def running_server(**env: str) -> Iterator[ServerProcess]:
         yield ServerProcess(process, port)
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # never leave an orphaned server behind
+            process.kill()
+            process.wait(timeout=10)
