@@ -15,8 +15,13 @@ templates = Jinja2Templates(directory=str(asset_dir("templates")))
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def playground(request: Request) -> HTMLResponse:
-    """The playground: watch an RNN unroll, predict and learn."""
-    return templates.TemplateResponse(request, "playground.html", {"version": __version__})
+    """The playground: watch an RNN unroll, predict and learn.
+
+    ?presenter=1 and ?embed=1 are applied to the page as served, so it never flashes the
+    full layout before the script applies them.
+    """
+    flags = {name: request.query_params.get(name) == "1" for name in ("presenter", "embed")}
+    return templates.TemplateResponse(request, "playground.html", {"version": __version__, **flags})
 
 
 @router.get("/vendor/plotly.min.js", include_in_schema=False)

@@ -1,17 +1,60 @@
-// Wiring only: one stream, each view mounted on its element.
+// Wiring only: one live stream; page_state kept in step with it; the timeline the per-step views
+// watch (so they can be scrubbed); each view mounted on its element.
 
+import { frameStats } from "./frame_batcher.js";
+import { state } from "./page_state.js";
+import { followRun } from "./run_state.js";
 import { Stream, streamUrl } from "./stream.js";
+import { Timeline } from "./timeline.js";
+import * as cellDetail from "./views/cell_detail.js";
+import * as equations from "./views/equations.js";
+import * as flow from "./views/flow.js";
+import * as gradients from "./views/gradients.js";
+import * as help from "./views/help.js";
+import * as hiddenHeatmap from "./views/hidden_heatmap.js";
+import * as io from "./views/io.js";
+import * as lesson from "./views/lesson.js";
+import * as modes from "./views/modes.js";
+import * as outputs from "./views/outputs.js";
+import * as presets from "./views/presets.js";
+import * as sample from "./views/sample.js";
+import * as settings from "./views/settings.js";
+import * as spectrum from "./views/spectrum.js";
 import * as status from "./views/status.js";
 import * as stepLoss from "./views/step_loss.js";
+import * as training from "./views/training.js";
 import * as transport from "./views/transport.js";
 import * as unrolled from "./views/unrolled.js";
 
-const stream = new Stream(streamUrl());
-const views = { status, unrolled, "step-loss": stepLoss, transport };
-for (const [name, view] of Object.entries(views)) {
-  for (const element of document.querySelectorAll(`[data-view="${name}"]`)) {
-    view.mount(element, stream);
-  }
+const live = new Stream(streamUrl());
+followRun(live);
+const timeline = new Timeline(live);
+
+// Views of one iteration watch the timeline; views of the whole run watch the live stream.
+const views = {
+  transport: [transport, timeline],
+  unrolled: [unrolled, timeline],
+  "cell-detail": [cellDetail, timeline],
+  outputs: [outputs, timeline],
+  "step-loss": [stepLoss, timeline],
+  "hidden-heatmap": [hiddenHeatmap, timeline],
+  gradients: [gradients, timeline],
+  flow: [flow, timeline],
+  spectrum: [spectrum, live],
+  training: [training, live],
+  sample: [sample, live],
+  settings: [settings, live],
+  presets: [presets, live],
+  lesson: [lesson, live],
+  io: [io, live],
+  equations: [equations, live],
+  status: [status, live],
+  modes: [modes, live],
+  help: [help, live],
+};
+for (const [name, [view, source]] of Object.entries(views)) {
+  for (const element of document.querySelectorAll(`[data-view="${name}"]`)) view.mount(element, source);
 }
-stream.connect();
-window.unroll = { stream }; // for the browser tests and the curious
+
+live.connect();
+window.unroll = { stream: live, timeline, state, frameStats }; // for the browser tests and the curious

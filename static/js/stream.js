@@ -1,5 +1,8 @@
 // The one owner of the websocket: connects, reconnects, decodes frames and hands them out as
 // typed events. Views subscribe with stream.on(type, handler) and never touch the socket.
+//
+// Events: every frame type, "frame" (all of them), and "status" with
+// { status: "connecting" | "open" | "closed", detail, attempt, retryMs, reconnected }.
 
 import { COMMAND_TYPES, decodeFrame } from "./protocol.js";
 
@@ -14,6 +17,8 @@ export class Stream {
     this.retryMs = RETRY_MIN_MS;
     this.socket = null;
     this.status = "connecting";
+    this.attempt = 0; // failed connections since the last open one
+    this.everOpened = false;
     this.pending = new Map(); // command id -> command type, so errors can name their control
   }
 
@@ -32,21 +37,29 @@ export class Stream {
     const socket = new WebSocket(this.url);
     this.socket = socket;
     socket.addEventListener("open", () => {
+      const reconnected = this.everOpened;
+      this.everOpened = true;
       this.retryMs = RETRY_MIN_MS;
-      this.setStatus("open");
+      this.attempt = 0;
+      this.setStatus("open", "", { reconnected });
     });
     socket.addEventListener("message", (event) => this.receive(event.data));
     socket.addEventListener("close", (event) => {
       if (this.socket !== socket) return;
-      this.setStatus("closed", event.reason || `code ${event.code}`);
-      setTimeout(() => this.connect(), this.retryMs);
+      this.pending.clear();
+      this.attempt += 1;
+      const retryMs = this.retryMs;
+      this.setStatus("closed", event.reason || `code ${event.code}`, { retryMs });
+      setTimeout(() => {
+        if (this.socket === socket) this.connect();
+      }, retryMs);
       this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
     });
   }
 
-  setStatus(status, detail = "") {
+  setStatus(status, detail = "", extra = {}) {
     this.status = status;
-    this.emit("status", { status, detail });
+    this.emit("status", { status, detail, attempt: this.attempt, ...extra });
   }
 
   receive(text) {
@@ -59,13 +72,14 @@ export class Stream {
     this.emit("frame", frame);
   }
 
-  // Send a command; returns its id, echoed by the server's ack or error.
+  // Send a command; returns its id, echoed by the server's ack or error (null when offline).
   send(type, fields = {}) {
     if (!COMMAND_TYPES.includes(type)) throw new Error(`unknown command ${type}`);
     if (this.socket?.readyState !== WebSocket.OPEN) return null;
     const id = this.nextId++;
     this.pending.set(id, type);
     this.socket.send(JSON.stringify({ type, id, ...fields }));
+    this.emit("sent", { type, id, ...fields });
     return id;
   }
 }

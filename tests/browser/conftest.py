@@ -55,9 +55,9 @@ def page(browser: object) -> Iterator[object]:
     assert not errors, f"console errors: {errors}"
 
 
-def screenshot(page: object, name: str) -> Path:
+def screenshot(page: object, name: str, *, full_page: bool = True) -> Path:
     """Save a screenshot as a test artifact under artifacts/screenshots/."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    page.screenshot(path=str(path), full_page=full_page)  # type: ignore[attr-defined]
     return path

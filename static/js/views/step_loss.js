@@ -1,17 +1,13 @@
-// Per-step loss L_t as bars and their sum, L = Σ_t L_t, updated in place as steps arrive.
+// Per-step loss L_t as bars and their sum, L = Σ_t L_t, filled in as the forward pass moves.
+// The equation is text (cheap, every frame); the bars are a Plotly chart, redrawn at most ten
+// times a second. An infinite or NaN loss shows as a black bar marked ∞ or NaN.
 
+import { PALETTE } from "../colors.js";
 import { batched } from "../frame_batcher.js";
-import { formatNumber } from "../protocol.js";
+import { formatNumber } from "../format.js";
+import { draw, niceCeil, stepTicks } from "../plot.js";
 
-const LAYOUT = {
-  margin: { l: 56, r: 16, t: 12, b: 44 },
-  xaxis: { title: { text: "time step t" }, dtick: 1, fixedrange: true },
-  yaxis: { title: { text: "L_t" }, rangemode: "tozero", fixedrange: true },
-  paper_bgcolor: "rgba(0,0,0,0)",
-  plot_bgcolor: "rgba(0,0,0,0)",
-  font: { size: 15 },
-  bargap: 0.25,
-};
+const TERMS = 6; // terms written out in the sum before eliding the middle
 
 export function mount(root, stream) {
   const total = document.createElement("p");
@@ -21,34 +17,64 @@ export function mount(root, stream) {
   root.append(total, plot);
   let losses = [];
   let tokens = [];
+  let active = null;
 
-  const render = batched(() => {
-    const x = losses.map((_, t) => t);
-    const text = losses.map((l, t) => (l === null ? "" : `${tokens[t] ?? ""}`));
-    const y = losses.map((l) => (Number.isFinite(l) ? l : null));
-    window.Plotly.react(
-      plot,
-      [{ type: "bar", x, y, text, textposition: "none", marker: { color: "#2166ac" },
-        hovertemplate: "t=%{x}<br>L_t=%{y:.3f}<extra></extra>" }],
-      { ...LAYOUT, xaxis: { ...LAYOUT.xaxis, range: [-0.5, Math.max(losses.length, 1) - 0.5] } },
-      { displaylogo: false, responsive: true },
-    );
-    const seen = losses.filter((l) => l !== null);
-    const sum = seen.reduce((a, b) => a + b, 0);
-    total.textContent = seen.length
-      ? `L = Σ L_t = ${seen.map((l) => formatNumber(l, 2)).join(" + ")} = ${formatNumber(sum, 3)}`
-      : "L = Σ L_t: step forward to see each step's loss";
+  const writeSum = batched(() => {
+    const seen = losses.map((l, t) => [t, l]).filter(([, l]) => l !== null);
+    if (!seen.length) {
+      total.textContent = "L = Σ L_t: step forward to see each step's loss";
+      return;
+    }
+    const sum = seen.reduce((a, [, l]) => a + l, 0);
+    const terms = seen.map(([, l]) => formatNumber(l, 2));
+    const written = terms.length > TERMS ? [...terms.slice(0, 3), "…", ...terms.slice(-2)] : terms;
+    const count = terms.length > TERMS ? ` (${terms.length} steps)` : "";
+    total.textContent = `L = Σ L_t = ${written.join(" + ")} = ${formatNumber(sum, 3)}${count}`;
+    total.classList.toggle("has-nonfinite", !Number.isFinite(sum));
   });
 
+  const drawBars = batched(() => {
+    const x = losses.map((_, t) => t);
+    const finite = losses.filter((l) => Number.isFinite(l));
+    const top = niceCeil(Math.max(1, ...finite) * 1.05);
+    const y = losses.map((l) => (l === null ? null : Number.isFinite(l) ? l : top));
+    const colours = losses.map((l, t) => (Number.isFinite(l) || l === null ? (t === active ? PALETTE.target : PALETTE.model) : PALETTE.nonFinite));
+    const text = losses.map((l) => (l !== null && !Number.isFinite(l) ? formatNumber(l) : ""));
+    draw(
+      plot,
+      [{
+        type: "bar", x, y, text, textposition: "inside", insidetextanchor: "end",
+        textfont: { color: PALETTE.nonFiniteText }, marker: { color: colours },
+        customdata: tokens, hovertemplate: "t=%{x} (input %{customdata})<br>L_t=%{y:.3f}<extra></extra>",
+      }],
+      {
+        bargap: 0.2,
+        xaxis: { title: { text: "time step t" }, dtick: stepTicks(x.length), range: [-0.5, Math.max(x.length, 1) - 0.5] },
+        yaxis: { title: { text: "L_t" }, range: [0, top] },
+      },
+    );
+  }, { heavy: true, minIntervalMs: 80, name: "loss bars", element: plot });
+
+  const render = () => {
+    writeSum();
+    drawBars();
+  };
   const start = (frame) => {
     tokens = frame.tokens;
-    losses = new Array(frame.seq_len).fill(null);
+    losses = new Array(frame.seq_len ?? frame.tokens.length).fill(null);
+    active = null;
     render();
   };
   stream.on("hello", start);
   stream.on("sequence", start);
   stream.on("forward", (frame) => {
-    losses[frame.t] = frame.loss;
+    losses[frame.t] = frame.counted === false ? null : frame.loss;
+    active = frame.t;
     render();
+  });
+  stream.on("backward", () => {
+    if (active === null) return;
+    active = null;
+    drawBars();
   });
 }
