@@ -137,12 +137,13 @@ class Train(_Command):
 
 
 class SetHyper(_Command):
-    """Change learning rate or clipping mid-run, without a reset."""
+    """Change learning rate, clipping or sampling temperature mid-run, without a reset."""
 
     type: Literal["set_hyper"]
     learning_rate: float | None = Field(None, gt=0, le=10)
     clip_mode: ClipMode | None = None
     clip_threshold: float | None = Field(None, gt=0, le=1e6)
+    temperature: float | None = Field(None, gt=0, le=10)
 
 
 class Sample(_Command):
@@ -346,6 +347,8 @@ class UpdateFrame(_Strict):
     norm_after_clip: Number = Field(description="norm of the gradient the update used")
     clipped: bool
     finite: bool = Field(description="false when the gradients held inf/NaN and were not applied")
+    smooth_loss: Number = Field(description="exponential moving average, 0.999 as min-char-rnn")
+    perplexity: Number | None = Field(description="exp(smooth_loss / T), per step (softmax only)")
 
 
 class SequenceFrame(_Strict):

@@ -414,6 +414,7 @@ class Session:
         if isinstance(it.forward, Forward):  # the next batch starts from it if it is stateful
             self.state = np.array(it.forward.trace.state)
         self._record_loss(loss)
+        smooth, perplexity = self._smoothed()
         frame = UpdateFrame(
             iteration=it.number,
             loss=wire_number(loss),
@@ -422,6 +423,8 @@ class Session:
             norm_after_clip=wire_number(update.norm_after),
             clipped=update.clipped,
             finite=update.applied,
+            smooth_loss=smooth,
+            perplexity=perplexity,
         )
         self.iteration = self._new_iteration(it.number + 1)
         return frame
@@ -469,19 +472,24 @@ class Session:
             # Held-out metrics on the first chunk and every HELDOUT_EVERY iterations after.
             if start == 0 or number // HELDOUT_EVERY > start // HELDOUT_EVERY:
                 heldout = self.evaluate()
-        smooth = self.smooth_loss if self.smooth_loss is not None else float("nan")
-        perplexity = None
-        if self.task.info.head == "softmax":
-            perplexity = wire_number(np.exp(min(smooth / max(it.length, 1), 700.0)))
+        smooth, perplexity = self._smoothed()
         return ProgressFrame(
             iteration=it.number,
             loss=wire_number(loss),
-            smooth_loss=wire_number(smooth),
+            smooth_loss=smooth,
             perplexity=perplexity,
             clipped=clipped,
             skipped=skipped,
             heldout=heldout,
         )
+
+    def _smoothed(self) -> tuple[Number, Number | None]:
+        """min-char-rnn's smoothed loss, and the per-step perplexity it implies (tokens only)."""
+        smooth = self.smooth_loss if self.smooth_loss is not None else float("nan")
+        perplexity = None
+        if self.task.info.head == "softmax":
+            perplexity = wire_number(np.exp(min(smooth / max(self.iteration.length, 1), 700.0)))
+        return wire_number(smooth), perplexity
 
     def evaluate(self) -> dict[str, Number]:
         """Metrics on the held-out split: "predict on unseen data", the loop's last step."""

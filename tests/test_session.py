@@ -300,3 +300,20 @@ def test_update_reports_the_norm_before_and_after_clipping(mode: str) -> None:
     assert update["norm_after_clip"] < update["norm_before_clip"]
     if mode == "norm":
         assert update["norm_after_clip"] == pytest.approx(0.01, rel=1e-6)
+
+
+def test_update_frames_carry_the_smoothed_loss_and_perplexity() -> None:
+    session = make()
+    updates = [f for f in map(wire, session.finish_iteration()) if f["type"] == "update"]
+    assert updates[0]["smooth_loss"] == pytest.approx(updates[0]["loss"])
+    assert updates[0]["perplexity"] == pytest.approx(np.exp(updates[0]["loss"] / 4), rel=1e-6)
+    second = next(f for f in map(wire, session.finish_iteration()) if f["type"] == "update")
+    expected = 0.999 * updates[0]["loss"] + 0.001 * second["loss"]
+    assert second["smooth_loss"] == pytest.approx(expected)
+
+
+def test_set_hyper_changes_the_temperature_without_reset() -> None:
+    session = make()
+    session.train(3)
+    session.set_hyper(p.SetHyper(type="set_hyper", temperature=0.5))
+    assert session.config.temperature == 0.5 and session.iteration.number == 3

@@ -43,6 +43,12 @@ def slide(page, rho: float) -> None:
     )
 
 
+def wait_steps_done(page, count: int) -> None:
+    page.wait_for_function(
+        f"document.querySelectorAll('.unrolled .step.done').length === {count}", timeout=10_000
+    )
+
+
 def test_the_first_cards_step_forward_score_the_loss_and_walk_back(
     page, live_server: LiveServer
 ) -> None:
@@ -56,14 +62,14 @@ def test_the_first_cards_step_forward_score_the_loss_and_walk_back(
     for _ in range(3):
         page.keyboard.press("ArrowRight")  # the playground's own transport view sends them
     wait_done(page)
-    assert page.locator(".unrolled .step.done").count() == 3
+    wait_steps_done(page, 3)  # views draw on animation frames: wait, don't race
     assert "h" in page.locator("[data-role=live]").inner_text()
     screenshot(page, "lessons-1-recurrence")
 
     page.click("[data-action=next]")
     wait_ready(page)
     assert card_name(page) == "softmax" and page.url.endswith("?card=2")
-    assert page.locator(".unrolled .step.done").count() == 0  # the card set up a fresh run
+    wait_steps_done(page, 0)  # the card set up a fresh run
     for _ in range(4):
         page.click("[data-view=transport] button[data-command=step_forward]")
     wait_done(page)
@@ -73,7 +79,7 @@ def test_the_first_cards_step_forward_score_the_loss_and_walk_back(
     page.click("[data-action=next]")
     wait_ready(page)
     assert card_name(page) == "bptt"
-    assert page.locator(".unrolled .step.done").count() == 4  # the card ran the forward pass
+    wait_steps_done(page, 4)  # the card ran the forward pass
     for _ in range(4):
         page.keyboard.press("ArrowLeft")
     wait_done(page)

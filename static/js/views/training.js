@@ -85,10 +85,13 @@ export function mount(root, stream) {
     render();
   });
   stream.on("update", (frame) => {
-    add({ iteration: frame.iteration + 1, loss: frame.loss, smooth: null, clipped: frame.clipped });
+    add({ iteration: frame.iteration + 1, loss: frame.loss, smooth: frame.smooth_loss, clipped: frame.clipped });
     clippedTotal += frame.clipped ? 1 : 0;
     skippedTotal += frame.finite ? 0 : 1;
-    latest = { ...latest, iteration: frame.iteration + 1, loss: frame.loss };
+    latest = {
+      ...latest, iteration: frame.iteration + 1, loss: frame.loss, smooth: frame.smooth_loss,
+      perplexity: frame.perplexity ?? undefined,
+    };
     render();
   });
   stream.on("progress", (frame) => {
