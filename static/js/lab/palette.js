@@ -1,10 +1,12 @@
-// Series colours for runs drawn on one chart: colors.js's blue and orange (colour-blind safe),
-// and its purple for a third run. Line style differs too, so print and greyscale still work.
+// Series colours for runs drawn on one chart: the page palette's blue and orange (colour-blind
+// safe), and its purple for a third run. Line style differs too, so print and greyscale work.
+
+import { PALETTE } from "../colors.js";
 
 export const RUN_COLOURS = {
-  A: "#2166ac", // colors.js NEG, blue
-  B: "#e08214", // colors.js exploding band, orange
-  C: "#542788", // colors.js vanishing band, purple
+  A: PALETTE.model, // blue
+  B: PALETTE.exploding, // orange
+  C: PALETTE.vanishing, // purple
 };
 
 export const INK = "#1d232b";
