@@ -80,6 +80,29 @@ class Task(Protocol):
         ...
 
 
+HELDOUT_SEED = 1_000_003  # fixed and distinct from any training seed a preset uses
+
+
+class GeneratedTask:
+    """A task whose sequences are drawn fresh: training batches from the run's generator, the
+    held-out split from a fixed generator of its own. Subclasses write `_batch`."""
+
+    heldout_size = 256
+
+    def _batch(self, rng: np.random.Generator, batch_size: int, seq_len: int) -> Batch:
+        raise NotImplementedError
+
+    def train_batch(
+        self, rng: np.random.Generator, batch_size: int, seq_len: int, *, cursor: int | None = None
+    ) -> Batch:
+        """Fresh random sequences every batch."""
+        return self._batch(rng, batch_size, seq_len)
+
+    def heldout_batch(self, seq_len: int) -> Batch:
+        """Sequences drawn from a fixed seed of their own, never used for training."""
+        return self._batch(np.random.default_rng(HELDOUT_SEED), self.heldout_size, seq_len)
+
+
 def vocabulary(tokens: Sequence[str], *, specials: Sequence[str] = ()) -> tuple[str, ...]:
     """Special tokens first, then the distinct tokens in sorted order: stable across runs."""
     seen = set(specials)

@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.tasks.base import Batch, TaskInfo
+from app.tasks.base import Batch, GeneratedTask, TaskInfo
 from app.tasks.metrics import score_real, score_tokens
-
-HELDOUT_SEED = 1_000_003  # fixed and distinct from any training seed a preset uses
-HELDOUT_SIZE = 256
 
 # Var(x1 + x2) for independent x1, x2 ~ U(0, 1): 2 * 1/12. The best constant answer is the mean,
 # 1, and it scores exactly this MSE. (The 2/3 often quoted is for values drawn from U(-1, 1).)
 CONSTANT_BASELINE_MSE = 1.0 / 6.0
 
 
-class AddingTask:
+class AddingTask(GeneratedTask):
     """Hochreiter & Schmidhuber (1997): sum the two marked values of a long sequence."""
 
     info = TaskInfo(
@@ -58,16 +55,6 @@ class AddingTask:
         mask[-1] = 1.0  # judged only after the last step
         return Batch(inputs=inputs, targets=targets, loss_mask=mask)
 
-    def train_batch(
-        self, rng: np.random.Generator, batch_size: int, seq_len: int, *, cursor: int | None = None
-    ) -> Batch:
-        """Fresh random sequences every batch."""
-        return self._batch(rng, batch_size, seq_len)
-
-    def heldout_batch(self, seq_len: int) -> Batch:
-        """Sequences drawn from a fixed seed of their own."""
-        return self._batch(np.random.default_rng(HELDOUT_SEED), HELDOUT_SIZE, seq_len)
-
     def score(self, batch: Batch, ys: np.ndarray) -> dict[str, float]:
         """MSE at the last step, beside the best constant answer's MSE on the same batch."""
         metrics = score_real(batch, ys)
@@ -80,7 +67,7 @@ DISTRACTORS = ("w", "x", "y", "z")  # noise in between
 QUERY = "?"  # "now answer"
 
 
-class RememberTask:
+class RememberTask(GeneratedTask):
     """Show a symbol, then N = seq_len - 2 distractors, then "?": answer the first symbol."""
 
     info = TaskInfo(
@@ -112,16 +99,6 @@ class RememberTask:
         mask = np.zeros((seq_len, batch_size))
         mask[-1] = 1.0  # but judged only at the query
         return Batch(inputs=inputs, targets=targets, loss_mask=mask)
-
-    def train_batch(
-        self, rng: np.random.Generator, batch_size: int, seq_len: int, *, cursor: int | None = None
-    ) -> Batch:
-        """Fresh random sequences every batch."""
-        return self._batch(rng, batch_size, seq_len)
-
-    def heldout_batch(self, seq_len: int) -> Batch:
-        """Sequences drawn from a fixed seed of their own."""
-        return self._batch(np.random.default_rng(HELDOUT_SEED), HELDOUT_SIZE, seq_len)
 
     def score(self, batch: Batch, ys: np.ndarray) -> dict[str, float]:
         """Cross-entropy and accuracy at the query; chance is ln 4 and 1/4."""

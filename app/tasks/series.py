@@ -10,12 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.tasks.base import Batch, TaskInfo
+from app.tasks.base import Batch, GeneratedTask, TaskInfo
 from app.tasks.metrics import score_real
 
 NOISE_STD = 0.1
-HELDOUT_SEED = 1_000_003  # fixed and distinct from any training seed a preset uses
-HELDOUT_SIZE = 64
 
 
 @dataclass(frozen=True)
@@ -27,8 +25,10 @@ class Wave:
     max_frequency: float
 
 
-class SineTask:
+class SineTask(GeneratedTask):
     """Forecast x_{t+1} from x_0 .. x_t for random phases and frequencies."""
+
+    heldout_size = 64
 
     input_vocab: tuple[str, ...] = ()
     output_vocab: tuple[str, ...] = ()
@@ -67,16 +67,6 @@ class SineTask:
         clean = self.signals(rng, batch_size, seq_len + 1)
         noisy = clean[:-1] + rng.normal(0.0, NOISE_STD, size=(seq_len, batch_size))
         return Batch(inputs=noisy[..., None], targets=clean[1:, :, None])  # (T, B, 1) each
-
-    def train_batch(
-        self, rng: np.random.Generator, batch_size: int, seq_len: int, *, cursor: int | None = None
-    ) -> Batch:
-        """Fresh random waves every batch."""
-        return self._batch(rng, batch_size, seq_len)
-
-    def heldout_batch(self, seq_len: int) -> Batch:
-        """Waves drawn from a fixed seed of their own."""
-        return self._batch(np.random.default_rng(HELDOUT_SEED), HELDOUT_SIZE, seq_len)
 
     def score(self, batch: Batch, ys: np.ndarray) -> dict[str, float]:
         """MSE against the clean next value, beside two baselines: zero and "same as now"."""
