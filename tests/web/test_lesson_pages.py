@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.protocol import Limits, RunConfig, SessionState, encode
+from app.protocol import RunConfig, SessionState, encode
 from app.session import Session
 from app.tasks import PRESETS
+from tests.test_session import LIMITS
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "static"
@@ -22,15 +23,6 @@ PAGES = {
     "/gallery": "js/gallery/main.js",
     "/lessons": "js/lessons/main.js",
 }
-LIMITS = Limits(
-    max_hidden_size=256,
-    max_seq_len=200,
-    max_vocab=256,
-    max_batch=64,
-    max_train_iterations=5000,
-    max_message_bytes=65536,
-    max_commands_per_second=50,
-)
 
 
 @pytest.mark.parametrize("path", sorted(PAGES))
