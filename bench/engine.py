@@ -28,6 +28,8 @@ import numpy as np
 
 from app.engine import (
     Backward,
+    Cell,
+    DType,
     Forward,
     InitSpec,
     ModelSpec,
@@ -80,7 +82,7 @@ def paired(a: Callable[[], Any], b: Callable[[], Any], budget: float) -> tuple[f
 
 
 def problem(
-    cell: str, V: int, H: int, T: int, B: int, dtype: str = "float64", seed: int = 0
+    cell: Cell, V: int, H: int, T: int, B: int, dtype: DType = "float64", seed: int = 0
 ) -> tuple[ModelSpec, dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """A character model of the given size with random data."""
     rng = np.random.default_rng(seed)

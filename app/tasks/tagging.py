@@ -8,11 +8,21 @@ drawn with a fixed seed; a fixed fifth of the distinct sentences is held out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
 
-from app.tasks.base import PAD, Batch, TaskInfo, encode, pad_columns, split_every, vocabulary
+from app.tasks.base import (
+    PAD,
+    Batch,
+    ExampleSetTask,
+    TaskInfo,
+    encode,
+    pad_columns,
+    split_every,
+    vocabulary,
+)
 from app.tasks.metrics import counted, masked_accuracy, score_tokens
 
 TAGS = ("DET", "ADJ", "NOUN", "VERB", "PRON", "AUX", "ADP", "PUNCT")
@@ -69,7 +79,7 @@ def grammar_sentences(count: int = SENTENCES, seed: int = GRAMMAR_SEED) -> list[
     return [list(s) for s in seen]
 
 
-class TaggingTask:
+class TaggingTask(ExampleSetTask):
     """Tag every word of a sentence with its part of speech."""
 
     info = TaskInfo(
@@ -91,26 +101,17 @@ class TaggingTask:
         self.output_vocab: tuple[str, ...] = TAGS
         self._words = [encode([w for w, _ in s], self.input_vocab) for s in self.sentences]
         self._tags = [encode([t for _, t in s], TAGS) for s in self.sentences]
-        self._train, self._heldout = split_every(self.sentences, 5)
+        self.train_examples, self.heldout_examples = split_every(self.sentences, 5)
         self.seq_len = max(len(s) for s in self.sentences)
         self.info = replace(type(self).info, fixed_seq_len=self.seq_len)
         self._ambiguous = [self.input_vocab.index(w) for w in (*AMBIGUOUS, "can")]
 
-    def _batch(self, indices: list[int] | np.ndarray) -> Batch:
+    def _batch(self, examples: Sequence[int] | np.ndarray) -> Batch:
+        """Sentences by index, padded at the end."""
         pad_id = self.input_vocab.index(PAD)
-        inputs, mask = pad_columns([self._words[int(i)] for i in indices], self.seq_len, pad_id)
-        targets, _ = pad_columns([self._tags[int(i)] for i in indices], self.seq_len, 0)
+        inputs, mask = pad_columns([self._words[int(i)] for i in examples], self.seq_len, pad_id)
+        targets, _ = pad_columns([self._tags[int(i)] for i in examples], self.seq_len, 0)
         return Batch(inputs=inputs, targets=targets, loss_mask=mask)
-
-    def train_batch(
-        self, rng: np.random.Generator, batch_size: int, seq_len: int, *, cursor: int | None = None
-    ) -> Batch:
-        """Training sentences drawn at random, padded at the end."""
-        return self._batch(rng.choice(self._train, size=batch_size))
-
-    def heldout_batch(self, seq_len: int) -> Batch:
-        """Every held-out sentence once."""
-        return self._batch(self._heldout)
 
     def score(self, batch: Batch, ys: np.ndarray) -> dict[str, float]:
         """Loss and accuracy per word, and accuracy on the words that are noun or verb."""

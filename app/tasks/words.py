@@ -7,12 +7,22 @@ fifth of them is held out, so the held-out sentences are new combinations of kno
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from itertools import product
 
 import numpy as np
 
-from app.tasks.base import PAD, Batch, TaskInfo, encode, pad_columns, split_every, vocabulary
+from app.tasks.base import (
+    PAD,
+    Batch,
+    ExampleSetTask,
+    TaskInfo,
+    encode,
+    pad_columns,
+    split_every,
+    vocabulary,
+)
 from app.tasks.metrics import counted, masked_accuracy, score_tokens
 
 SUBJECTS = {  # noun phrase -> the pronoun that refers back to it
@@ -44,7 +54,7 @@ def _sentence(frame: str, subject: str, place: str, action: str) -> list[str]:
     return frame.format(subject=subject, place=place, pronoun=pronoun, action=action).split()
 
 
-class NextWordTask:
+class NextWordTask(ExampleSetTask):
     """Predict each next word; the lesson's score is the pronoun (and was/were) agreement."""
 
     info = TaskInfo(
@@ -69,27 +79,18 @@ class NextWordTask:
         self.output_vocab = self.input_vocab
         self._encoded = [encode(s, self.input_vocab) for s in self.sentences]
         # A stride of 5 over the product order holds out a mix of subjects, places and frames.
-        self._train, self._heldout = split_every(self.sentences, 5)
+        self.train_examples, self.heldout_examples = split_every(self.sentences, 5)
         # Steps per sentence: the longest minus one, as the last word is only ever a target.
         self.seq_len = max(len(s) for s in self.sentences) - 1
         self.info = replace(type(self).info, fixed_seq_len=self.seq_len)
 
-    def _batch(self, indices: list[int] | np.ndarray) -> Batch:
-        chosen = [self._encoded[int(i)] for i in indices]
+    def _batch(self, examples: Sequence[int] | np.ndarray) -> Batch:
+        """Sentences by index, padded to a common length."""
+        chosen = [self._encoded[int(i)] for i in examples]
         pad_id = self.input_vocab.index(PAD)
         inputs, mask = pad_columns([s[:-1] for s in chosen], self.seq_len, pad_id)
         targets, _ = pad_columns([s[1:] for s in chosen], self.seq_len, pad_id)
         return Batch(inputs=inputs, targets=targets, loss_mask=mask)
-
-    def train_batch(
-        self, rng: np.random.Generator, batch_size: int, seq_len: int, *, cursor: int | None = None
-    ) -> Batch:
-        """Training sentences drawn at random, padded to a common length."""
-        return self._batch(rng.choice(self._train, size=batch_size))
-
-    def heldout_batch(self, seq_len: int) -> Batch:
-        """Every held-out sentence once."""
-        return self._batch(self._heldout)
 
     def score(self, batch: Batch, ys: np.ndarray) -> dict[str, float]:
         """Loss and accuracy over all words, and the two agreements that need memory.

@@ -76,25 +76,25 @@ def test_a_perfect_model_scores_perfectly_and_a_uniform_one_at_chance(name: str)
 
 def test_dataset_splits_do_not_overlap() -> None:
     words = NextWordTask()
-    assert not {tuple(words.sentences[i]) for i in words._train} & {
-        tuple(words.sentences[i]) for i in words._heldout
+    assert not {tuple(words.sentences[i]) for i in words.train_examples} & {
+        tuple(words.sentences[i]) for i in words.heldout_examples
     }
     tagging = TaggingTask()
-    train = {tuple(tagging.sentences[i]) for i in tagging._train}
-    assert not train & {tuple(tagging.sentences[i]) for i in tagging._heldout}
+    train = {tuple(tagging.sentences[i]) for i in tagging.train_examples}
+    assert not train & {tuple(tagging.sentences[i]) for i in tagging.heldout_examples}
     numbers = NumbersTask()
-    assert not set(numbers.train_numbers) & set(numbers.heldout_numbers)
-    assert len(numbers.train_numbers) + len(numbers.heldout_numbers) == 1000
+    assert not set(numbers.train_examples) & set(numbers.heldout_examples)
+    assert len(numbers.train_examples) + len(numbers.heldout_examples) == 1000
     sentiment = SentimentTask()
     assert not set(sentiment._split[0]) & set(sentiment._split[1])
 
 
 def test_heldout_words_are_known_from_training() -> None:
     numbers = NumbersTask()
-    seen = {w for n in numbers.train_numbers for w in number_words(int(n))}
+    seen = {w for n in numbers.train_examples for w in number_words(int(n))}
     assert seen == set(numbers.input_vocab) - {PAD}
     tagging = TaggingTask()
-    seen = {w for i in tagging._train for w, _ in tagging.sentences[i]}
+    seen = {w for i in tagging.train_examples for w, _ in tagging.sentences[i]}
     assert seen == set(tagging.input_vocab) - {PAD}
 
 
