@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from app.tasks import TASKS, CharTextTask
-from app.tasks.base import EOS, PAD, SOS
+from app.tasks.base import EOS, PAD, SOS, last_step_mask
 from app.tasks.melody import MelodyTask
 from app.tasks.memory import CONSTANT_BASELINE_MSE, AddingTask, RememberTask
 from app.tasks.numbers import NumbersTask, number_words
@@ -134,6 +134,16 @@ def test_many_to_one_masks_count_only_the_last_real_step() -> None:
     for memory in (AddingTask(), RememberTask()):
         mask = memory.heldout_batch(15).loss_mask
         assert mask is not None and mask[-1].all() and not mask[:-1].any()
+
+
+def test_last_step_mask_checks_the_lengths() -> None:
+    np.testing.assert_array_equal(last_step_mask([2, 3, 1], 3), [[0, 0, 1], [1, 0, 0], [0, 1, 0]])
+    with pytest.raises(ValueError, match="lengths must lie in"):
+        last_step_mask([0, 2], 3)
+    with pytest.raises(ValueError, match="lengths must lie in"):
+        last_step_mask([4], 3)
+    with pytest.raises(ValueError, match="integer"):
+        last_step_mask([1.5], 3)  # type: ignore[list-item]
 
 
 def test_reviews_are_balanced_and_short() -> None:

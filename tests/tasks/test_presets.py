@@ -8,7 +8,7 @@ import pytest
 
 from app.protocol import RunConfig
 from app.tasks import PRESETS, TASKS, Expectation, describe_presets, describe_tasks
-from app.tasks.training import train_preset
+from app.run.training import train_preset
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
