@@ -7,7 +7,7 @@ what goes out.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -67,23 +67,25 @@ def _target(task: Task, it: Iteration, t: int) -> tuple[str, Array | None]:
     return task.output_vocab[int(y)], None
 
 
+def _vectors(shown: list[tuple[str, Array | None]], real: bool) -> list[Any] | None:
+    """The values shown beside the tokens, where values are what the task has (else None)."""
+    if not real:
+        return None
+    return [None if values is None else wire_array(values) for _, values in shown]
+
+
 def sequence_frame(task: Task, it: Iteration) -> SequenceFrame:
     """The iteration about to be unrolled: its first sequence's inputs and targets."""
     inputs = [_input(task, it, t) for t in range(it.length)]
     targets = [_target(task, it, t) for t in range(it.length)]
-    real_inputs, linear = task.info.input_kind == "real", task.info.head == "linear"
-    input_values = [wire_array(x) for _, x in inputs] if real_inputs else None
-    target_values = [None if y is None else wire_array(y) for _, y in targets] if linear else None
     return SequenceFrame(
         iteration=it.number,
         seq_len=it.length,
         tokens=[token for token, _ in inputs],
         targets=[token for token, _ in targets],
         encoder_len=it.encoder_len,
-        input_values=[wire_array(x) for _, x in inputs] if real_inputs else None,
-        target_values=[None if y is None else wire_array(y) for _, y in targets]
-        if linear
-        else None,
+        input_values=_vectors(inputs, task.info.input_kind == "real"),
+        target_values=_vectors(targets, task.info.head == "linear"),
     )
 
 

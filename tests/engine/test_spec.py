@@ -74,7 +74,7 @@ def test_init_spec_names_the_bad_field(kwargs: dict[str, Any], field: str) -> No
 
 
 def test_each_option_list_is_what_the_engine_implements() -> None:
-    assert CELLS == tuple(CELL_TYPES)
+    assert tuple(CELL_TYPES) == CELLS
     assert set(ACTIVATIONS) == set(GAMMA)
     assert get_args(OptimizerName) == tuple(OPTIMIZERS)
     assert CLIP_MODES == ("none", "norm", "value")
