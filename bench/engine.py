@@ -37,6 +37,7 @@ from app.engine import (
     Forward,
     InitSpec,
     ModelSpec,
+    Sequences,
     gradient_flow,
     init_params,
     jacobian_norms,
@@ -103,7 +104,8 @@ def problem(
 def training_step(cell: Cell, V: int, H: int, T: int, B: int, dtype: DType, budget: float) -> float:
     """Median seconds of one loss_and_grads call."""
     spec, params, x, y = problem(cell, V, H, T, B, dtype)
-    return median_time(lambda: loss_and_grads(params, spec, x, y), budget)
+    data = Sequences(x, y)
+    return median_time(lambda: loss_and_grads(params, spec, data), budget)
 
 
 def training_step_table(budget: float) -> None:
@@ -122,8 +124,9 @@ def minchar_ratio(budget: float) -> None:
     spec, params, x, y = problem("rnn", V, H, T, 1)
     theirs = minchar_init(V, H, np.random.default_rng(0))
     xs, ys, h0 = [int(v) for v in x[:, 0]], [int(v) for v in y[:, 0]], np.zeros((H, 1))
+    data = Sequences(x, y)
     ours, base = paired(
-        lambda: loss_and_grads(params, spec, x, y), lambda: minchar_loss(theirs, xs, ys, h0), budget
+        lambda: loss_and_grads(params, spec, data), lambda: minchar_loss(theirs, xs, ys, h0), budget
     )
     print(f"\nmin-char-rnn lossFun (V={V}, H={H}, T={T}): {base * 1e6:8.1f} us")
     print(f"engine loss_and_grads, same size:          {ours * 1e6:8.1f} us")

@@ -25,7 +25,6 @@ from app.engine.net import (
     ForwardPass,
     Measurements,
     Net,
-    Sequences,
     SingleNet,
     SinglePass,
 )
@@ -61,6 +60,7 @@ from app.engine.train import (
     clip_gradients,
     loss_and_grads,
 )
+from app.engine.types import Sequences
 
 __all__ = [
     "ACTIVATIONS",

@@ -22,17 +22,7 @@ from app.engine.params import check_params, init_params
 from app.engine.sampling import sample
 from app.engine.spec import InitSpec, ModelSpec
 from app.engine.train import loss_and_grads
-from app.engine.types import Array, Generator, Params
-
-
-@dataclass(frozen=True)
-class Sequences:
-    """A batch of sequences as a net takes it, laid out (T, B, ...)."""
-
-    inputs: Array  # (T, B) token ids or (T, B, D) real values; an encoder-decoder's source
-    targets: Array  # (T, B) token ids or (T, B, O) real values; an encoder-decoder's target
-    loss_mask: Array | None = None  # (T, B) weight of each loss; None counts every step
-    source_lengths: Array | None = None  # (B,) encoder-decoder: real sources before padding
+from app.engine.types import Array, Generator, Params, Sequences
 
 
 @dataclass(frozen=True)
@@ -133,11 +123,7 @@ class Net(Protocol):
         ...
 
     def loss_and_grads(
-        self,
-        params: Params,
-        data: Sequences,
-        h0: Array | None = None,
-        truncation: int | None = None,
+        self, params: Params, data: Sequences, h0: Array | None, truncation: int | None
     ) -> tuple[float, dict[str, Array], Array | None]:
         """(total loss, every parameter's gradient, state to carry) on the fast path."""
         ...
@@ -228,22 +214,10 @@ class SingleNet:
         )
 
     def loss_and_grads(
-        self,
-        params: Params,
-        data: Sequences,
-        h0: Array | None = None,
-        truncation: int | None = None,
+        self, params: Params, data: Sequences, h0: Array | None, truncation: int | None
     ) -> tuple[float, dict[str, Array], Array]:
         """The lean loop: no per-step records."""
-        return loss_and_grads(
-            params,
-            self.spec,
-            data.inputs,
-            data.targets,
-            h0=h0,
-            loss_mask=data.loss_mask,
-            truncation=truncation,
-        )
+        return loss_and_grads(params, self.spec, data, h0=h0, truncation=truncation)
 
     def outputs(self, params: Params, data: Sequences) -> Array:
         """y (T, B, O) from h = 0."""

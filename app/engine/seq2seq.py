@@ -25,11 +25,11 @@ from app.engine.chain import Chain, Phase
 from app.engine.diagnostics import Spectrum, spectrum
 from app.engine.forward import Forward, ForwardStep
 from app.engine.heads import head_forward
-from app.engine.net import Measurements, Sequences
+from app.engine.net import Measurements
 from app.engine.params import check_shapes, init_params, param_shapes
 from app.engine.sampling import generate
 from app.engine.spec import Activation, Cell, DType, InitSpec, InputKind, ModelSpec
-from app.engine.types import Array, Generator, Params
+from app.engine.types import Array, Generator, Params, Sequences
 from app.engine.unroll import (
     build_model,
     head_gradients,
@@ -281,11 +281,7 @@ class EncoderDecoder:
         return EncoderDecoderPass(self, params, data)
 
     def loss_and_grads(
-        self,
-        params: Params,
-        data: Sequences,
-        h0: Array | None = None,
-        truncation: int | None = None,
+        self, params: Params, data: Sequences, h0: Array | None, truncation: int | None
     ) -> tuple[float, dict[str, Array], None]:
         """(decoder loss under teacher forcing, every parameter's gradient, no carried state)."""
         spec = self.spec

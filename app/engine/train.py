@@ -17,7 +17,7 @@ from app.engine.heads import head_forward
 from app.engine.numerics import all_finite, global_norm
 from app.engine.optim import Optimizer
 from app.engine.spec import ModelSpec
-from app.engine.types import Array
+from app.engine.types import Array, Sequences
 from app.engine.unroll import (
     build_model,
     carry,
@@ -32,14 +32,12 @@ from app.engine.unroll import (
 def loss_and_grads(
     params: Mapping[str, Array],
     spec: ModelSpec,
-    inputs: Any,
-    targets: Any,
+    data: Sequences,
     *,
     h0: Any = None,
-    loss_mask: Any = None,
     truncation: int | None = None,
 ) -> tuple[float, dict[str, Array], Array]:
-    """(total loss, every parameter's gradient, final state to pass back as h0).
+    """(total loss, every parameter's gradient, final state to pass back as h0) of `data`.
 
     The final state is h_T (B, H), or [h_T, c_T] (B, 2H) for an LSTM, so that stateful
     training (min-char-rnn's hprev) carries the cell state too.
@@ -47,7 +45,7 @@ def loss_and_grads(
     if spec.head == "none":
         raise ValueError("loss_and_grads needs a model with an output head")
     model = build_model(params, spec)
-    batch = make_batch(model, inputs, targets, loss_mask)
+    batch = make_batch(model, data.inputs, data.targets, data.loss_mask)
     tape = run_forward(model, batch, h0)
     logits = output_logits(model, tape.hs[1:])  # (T, B, O) in one product
     assert batch.targets is not None

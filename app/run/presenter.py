@@ -90,8 +90,8 @@ def sequence_frame(task: Task, it: Iteration) -> SequenceFrame:
 
 
 def hello_frame(session_id: str, limits: Limits, run: RunState, it: Iteration) -> Hello:
-    """The first frame of a connection, and of every new run."""
-    sequence = sequence_frame(run.task, it)
+    """The first frame of a connection, and of every new run: the run and its first sequence."""
+    shown = sequence_frame(run.task, it).model_dump(exclude={"type", "iteration"})
     return Hello(
         server_version=__version__,
         session_id=session_id,
@@ -99,12 +99,7 @@ def hello_frame(session_id: str, limits: Limits, run: RunState, it: Iteration) -
         config=run.config,
         seed=run.config.seed,
         vocab=list(run.task.output_vocab),
-        seq_len=sequence.seq_len,
-        tokens=sequence.tokens,
-        targets=sequence.targets,
-        encoder_len=sequence.encoder_len,
-        input_values=sequence.input_values,
-        target_values=sequence.target_values,
+        **shown,
     )
 
 

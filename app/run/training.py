@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from app.engine import Applied
-from app.engine.types import Array, Params
 from app.protocol import RunConfig
 from app.run.state import RunState
 from app.tasks import Task
@@ -81,34 +80,9 @@ def flow_ratio(run: RunState) -> float:
 class TrainingResult:
     """A finished run: its state, what training did, and the gradient flow it started with."""
 
-    run: RunState
-    report: TrainingReport
+    run: RunState  # its parameters, state carried and stream position, ready to go on
+    report: TrainingReport  # the losses, and what the updates met on the way
     initial_flow_ratio: float  # flow_ratio on the first batch, before training
-
-    @property
-    def task(self) -> Task:
-        """The task trained on."""
-        return self.run.task
-
-    @property
-    def params(self) -> Params:
-        """The trained parameters."""
-        return self.run.params
-
-    @property
-    def losses(self) -> list[float]:
-        """The training loss per iteration."""
-        return self.report.losses
-
-    @property
-    def carried(self) -> Array | None:
-        """The state carried out of the last stateful batch."""
-        return self.run.carried
-
-    @property
-    def cursor(self) -> int | None:
-        """The next stream position, for stream tasks."""
-        return self.run.cursor
 
     def evaluate(self) -> dict[str, float]:
         """Held-out metrics now, with the run's bookkeeping beside them."""

@@ -30,14 +30,15 @@ class Batch(Sequences):
 
 @dataclass(frozen=True)
 class TaskInfo:
-    """What a page shows about a task."""
+    """What a page shows about a task; by default tokens in, a softmax over tokens out, a
+    target at every step."""
 
     name: str
     title: str
     summary: str
-    architecture: str  # one of ARCHITECTURES
-    input_kind: Literal["onehot", "real"]  # token ids (a run may add an embedding) or values
-    head: Literal["softmax", "linear"]
+    architecture: str = "many_to_many"  # one of ARCHITECTURES
+    input_kind: Literal["onehot", "real"] = "onehot"  # token ids (a run may embed them), values
+    head: Literal["softmax", "linear"] = "softmax"
     lesson: str = ""
     defaults: dict[str, object] = field(default_factory=dict)
     fixed_seq_len: int | None = None  # data sets of fixed length ignore the run's seq_len

@@ -65,8 +65,6 @@ class NumbersTask(ExampleSetTask):
             "last state, writes 3 0 4 and <eos>. Input and output lengths differ."
         ),
         architecture="encoder_decoder",
-        input_kind="onehot",
-        head="softmax",
         defaults={"hidden_size": 48, "embedding_size": 16},
     )
     input_vocab: tuple[str, ...] = (PAD, *SMALL, *TENS[2:], "hundred")

@@ -50,8 +50,6 @@ class SentimentTask(ExampleSetTask):
             "probability of 'positive' after each word shows the model changing its mind."
         ),
         architecture="many_to_one",
-        input_kind="onehot",
-        head="softmax",
         defaults={"embedding_size": 8, "hidden_size": 16, "seq_len": MAX_WORDS},
         fixed_seq_len=MAX_WORDS,
     )

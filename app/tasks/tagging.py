@@ -89,9 +89,6 @@ class TaggingTask(ExampleSetTask):
             "Give every word its part of speech; 'fish' after 'the' is a NOUN, after 'we' "
             "a VERB, so the tag needs the word before."
         ),
-        architecture="many_to_many",
-        input_kind="onehot",
-        head="softmax",
         defaults={"embedding_size": 8, "hidden_size": 16},
     )
 

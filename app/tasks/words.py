@@ -64,9 +64,6 @@ class NextWordTask(ExampleSetTask):
             "Predict the next word of short sentences; after 'and' or ',' the model must "
             "remember whether the subject was a girl, a boy or several kids."
         ),
-        architecture="many_to_many",
-        input_kind="onehot",
-        head="softmax",
         defaults={"embedding_size": 8, "hidden_size": 24},
     )
 

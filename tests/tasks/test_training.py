@@ -17,11 +17,11 @@ from tests.test_session import LIMITS
 def test_training_reproduces_bit_for_bit_at_a_seed() -> None:
     preset = PRESETS["tagging"]
     first, second = train_preset(preset, 20), train_preset(preset, 20)
-    assert first.losses == second.losses
-    for name, value in first.params.items():
-        np.testing.assert_array_equal(value, second.params[name])
+    assert first.report.losses == second.report.losses
+    for name, value in first.run.params.items():
+        np.testing.assert_array_equal(value, second.run.params[name])
     other = train(TASKS["tagging"], {**preset.config, "seed": 99}, 20)
-    assert other.losses != first.losses
+    assert other.report.losses != first.report.losses
 
 
 def test_training_lowers_the_loss() -> None:
@@ -33,17 +33,17 @@ def test_training_lowers_the_loss() -> None:
 
 def test_character_model_walks_the_text_and_samples_at_a_temperature() -> None:
     result = train_preset(PRESETS["text"], 40)
-    assert result.cursor == 40 * 25 % result.task.stream_length(16)  # type: ignore[attr-defined]
-    carried = result.carried  # carried like min-char-rnn's hprev
+    assert result.run.cursor == 40 * 25 % result.run.task.stream_length(16)  # type: ignore[attr-defined]
+    carried = result.run.carried  # carried like min-char-rnn's hprev
     assert carried is not None and carried.shape == (16, 64)
-    vocab = set(result.task.output_vocab)
+    vocab = set(result.run.task.output_vocab)
 
     def draw(temperature: float) -> str:
         rng = np.random.default_rng(0)
         return sample_text(
-            result.task,
+            result.run.task,
             result.run.net,
-            result.params,
+            result.run.params,
             rng,
             200,
             prime="The ",
@@ -61,7 +61,7 @@ def test_character_model_walks_the_text_and_samples_at_a_temperature() -> None:
 def test_exploding_run_is_counted_not_applied() -> None:
     result = train_preset(PRESETS["gradients-linear-1.5"])
     assert result.report.skipped > 0
-    assert all(np.isfinite(v).all() for v in result.params.values())
+    assert all(np.isfinite(v).all() for v in result.run.params.values())
 
 
 @pytest.mark.parametrize("name", ["hello", "text", "sentiment", "numbers", "gradients-relu-1.5"])
@@ -72,11 +72,11 @@ def test_a_session_trains_a_preset_exactly_as_the_trainer_does(name: str) -> Non
     session.step_forward()  # an iteration stepped into is trained on from scratch
     for chunk in (1, 4, 7):  # as the server's training job grows its chunks
         session.train(chunk)
-    assert len(trained.losses) == 12
+    assert len(trained.report.losses) == 12
     # The same floats, not just close ones (NaN where an exploding run overflowed).
-    np.testing.assert_array_equal(session.run.loss_history, trained.losses)
+    np.testing.assert_array_equal(session.run.loss_history, trained.report.losses)
     following = trained.run.current_batch()  # the batch the session is about to show
     np.testing.assert_array_equal(session.iteration.batch.inputs, following.inputs)
     assert session.run.cursor == following.next_cursor
-    for param, value in trained.params.items():
+    for param, value in trained.run.params.items():
         np.testing.assert_array_equal(session.run.params[param], value)
