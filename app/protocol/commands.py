@@ -190,26 +190,12 @@ class EndRoom(_Command):
     type: Literal["end_room"]
 
 
+# Grouped by what they do; the tags keep this order (COMMAND_TYPES, static/js/protocol.js).
+CycleCommand = Configure | Reset | StepForward | StepBackward | Advance | FinishIteration
+JobCommand = Play | Pause | Train | SetHyper | Sample | Rescale | Diagnose
+RunCommand = UseText | Export | Import
+RoomCommand = Join | Fork | EndRoom
 Command = Annotated[
-    Configure
-    | Reset
-    | StepForward
-    | StepBackward
-    | Advance
-    | FinishIteration
-    | Play
-    | Pause
-    | Train
-    | SetHyper
-    | Sample
-    | Rescale
-    | Diagnose
-    | UseText
-    | Export
-    | Import
-    | Join
-    | Fork
-    | EndRoom,
-    Field(discriminator="type"),
+    CycleCommand | JobCommand | RunCommand | RoomCommand, Field(discriminator="type")
 ]
 command_adapter: TypeAdapter[Command] = TypeAdapter(Command)

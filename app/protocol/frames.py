@@ -231,21 +231,9 @@ class Ack(Strict):
     command_id: int | None = None
 
 
-Frame = Annotated[
-    Hello
-    | SequenceFrame
-    | ForwardFrame
-    | BackwardFrame
-    | UpdateFrame
-    | ProgressFrame
-    | SpectrumFrame
-    | DiagnosticsFrame
-    | SampleFrame
-    | ExportFrame
-    | RoomFrame
-    | RoomClosed
-    | Error
-    | Ack,
-    Field(discriminator="type"),
-]
+# Grouped by what they show; the tags keep this order (FRAME_TYPES, static/js/protocol.js).
+RunFrame = Hello | SequenceFrame | ForwardFrame | BackwardFrame | UpdateFrame | ProgressFrame
+InstrumentFrame = SpectrumFrame | DiagnosticsFrame | SampleFrame | ExportFrame
+ReplyFrame = RoomFrame | RoomClosed | Error | Ack
+Frame = Annotated[RunFrame | InstrumentFrame | ReplyFrame, Field(discriminator="type")]
 frame_adapter: TypeAdapter[Frame] = TypeAdapter(Frame)

@@ -125,6 +125,25 @@ class ExampleSetTask:
         return self._batch(self.heldout_examples)
 
 
+class SentenceTask(ExampleSetTask):
+    """Sentences as examples, each batch padded at the end to `seq_len` with the loss counted
+    on the real words only. Subclasses give each sentence's input and target ids (`_pair`)."""
+
+    input_vocab: tuple[str, ...]  # <pad> first
+    seq_len: int
+
+    def _pair(self, example: int) -> tuple[Sequence[int], Sequence[int]]:
+        raise NotImplementedError
+
+    def _batch(self, examples: Sequence[int] | np.ndarray) -> Batch:
+        """Sentences by index, padded at the end."""
+        pad_id = self.input_vocab.index(PAD)
+        pairs = [self._pair(int(i)) for i in examples]
+        inputs, mask = pad_columns([x for x, _ in pairs], self.seq_len, pad_id)
+        targets, _ = pad_columns([y for _, y in pairs], self.seq_len, pad_id)
+        return Batch(inputs=inputs, targets=targets, loss_mask=mask)
+
+
 def vocabulary(tokens: Sequence[str], *, specials: Sequence[str] = ()) -> tuple[str, ...]:
     """Special tokens first, then the distinct tokens in sorted order: stable across runs."""
     seen = set(specials)

@@ -8,21 +8,11 @@ drawn with a fixed seed; a fixed fifth of the distinct sentences is held out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
 
-from app.tasks.base import (
-    PAD,
-    Batch,
-    ExampleSetTask,
-    TaskInfo,
-    encode,
-    pad_columns,
-    split_every,
-    vocabulary,
-)
+from app.tasks.base import PAD, Batch, SentenceTask, TaskInfo, encode, split_every, vocabulary
 from app.tasks.metrics import counted, masked_accuracy, score_tokens
 
 TAGS = ("DET", "ADJ", "NOUN", "VERB", "PRON", "AUX", "ADP", "PUNCT")
@@ -79,7 +69,7 @@ def grammar_sentences(count: int = SENTENCES, seed: int = GRAMMAR_SEED) -> list[
     return [list(s) for s in seen]
 
 
-class TaggingTask(ExampleSetTask):
+class TaggingTask(SentenceTask):
     """Tag every word of a sentence with its part of speech."""
 
     info = TaskInfo(
@@ -103,12 +93,9 @@ class TaggingTask(ExampleSetTask):
         self.info = replace(type(self).info, fixed_seq_len=self.seq_len)
         self._ambiguous = [self.input_vocab.index(w) for w in (*AMBIGUOUS, "can")]
 
-    def _batch(self, examples: Sequence[int] | np.ndarray) -> Batch:
-        """Sentences by index, padded at the end."""
-        pad_id = self.input_vocab.index(PAD)
-        inputs, mask = pad_columns([self._words[int(i)] for i in examples], self.seq_len, pad_id)
-        targets, _ = pad_columns([self._tags[int(i)] for i in examples], self.seq_len, 0)
-        return Batch(inputs=inputs, targets=targets, loss_mask=mask)
+    def _pair(self, example: int) -> tuple[list[int], list[int]]:
+        """A sentence's words and their tags."""
+        return self._words[example], self._tags[example]
 
     def score(self, batch: Batch, ys: np.ndarray) -> dict[str, float]:
         """Loss and accuracy per word, and accuracy on the words that are noun or verb."""

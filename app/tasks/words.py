@@ -7,22 +7,12 @@ fifth of them is held out, so the held-out sentences are new combinations of kno
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from itertools import product
 
 import numpy as np
 
-from app.tasks.base import (
-    PAD,
-    Batch,
-    ExampleSetTask,
-    TaskInfo,
-    encode,
-    pad_columns,
-    split_every,
-    vocabulary,
-)
+from app.tasks.base import PAD, Batch, SentenceTask, TaskInfo, encode, split_every, vocabulary
 from app.tasks.metrics import counted, masked_accuracy, score_tokens
 
 SUBJECTS = {  # noun phrase -> the pronoun that refers back to it
@@ -54,7 +44,7 @@ def _sentence(frame: str, subject: str, place: str, action: str) -> list[str]:
     return frame.format(subject=subject, place=place, pronoun=pronoun, action=action).split()
 
 
-class NextWordTask(ExampleSetTask):
+class NextWordTask(SentenceTask):
     """Predict each next word; the lesson's score is the pronoun (and was/were) agreement."""
 
     info = TaskInfo(
@@ -81,13 +71,10 @@ class NextWordTask(ExampleSetTask):
         self.seq_len = max(len(s) for s in self.sentences) - 1
         self.info = replace(type(self).info, fixed_seq_len=self.seq_len)
 
-    def _batch(self, examples: Sequence[int] | np.ndarray) -> Batch:
-        """Sentences by index, padded to a common length."""
-        chosen = [self._encoded[int(i)] for i in examples]
-        pad_id = self.input_vocab.index(PAD)
-        inputs, mask = pad_columns([s[:-1] for s in chosen], self.seq_len, pad_id)
-        targets, _ = pad_columns([s[1:] for s in chosen], self.seq_len, pad_id)
-        return Batch(inputs=inputs, targets=targets, loss_mask=mask)
+    def _pair(self, example: int) -> tuple[list[int], list[int]]:
+        """A sentence's words, and the same words one step ahead."""
+        words = self._encoded[example]
+        return words[:-1], words[1:]
 
     def score(self, batch: Batch, ys: np.ndarray) -> dict[str, float]:
         """Loss and accuracy over all words, and the two agreements that need memory.
