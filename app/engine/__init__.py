@@ -14,12 +14,11 @@ from app.engine.diagnostics import (
     Spectrum,
     gradient_flow,
     jacobian_norms,
-    jacobians,
     saturation,
     spectrum,
 )
 from app.engine.forward import Forward, ForwardStep, ForwardTrace
-from app.engine.heads import log_softmax, softmax
+from app.engine.heads import softmax
 from app.engine.net import (
     BackwardPass,
     ForwardPass,
@@ -110,8 +109,6 @@ __all__ = [
     "init_params",
     "init_seq2seq_params",
     "jacobian_norms",
-    "jacobians",
-    "log_softmax",
     "loss_and_grads",
     "make_optimizer",
     "nonfinite_names",

@@ -52,13 +52,6 @@ def jacobian_norms_of(model: Model, tape: Tape, batch_index: int = 0, steps: sli
     return norms
 
 
-def jacobians(
-    trace: ForwardTrace, params: Mapping[str, Array], spec: ModelSpec, *, batch_index: int = 0
-) -> Array:
-    """(T, H, H) dh_t/dh_{t-1} at every step of a finished forward pass."""
-    return jacobians_of(build_model(params, spec), trace.tape, batch_index)
-
-
 def jacobian_norms(
     trace: ForwardTrace, params: Mapping[str, Array], spec: ModelSpec, *, batch_index: int = 0
 ) -> Array:
