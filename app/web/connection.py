@@ -10,14 +10,13 @@ connection, so a closed connection is freed by reference counting alone.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-import anyio
-from anyio import CancelScope
 from fastapi import WebSocket
 from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect
@@ -79,18 +78,29 @@ class LiveConnection:
 
     async def run(self) -> None:
         """Serve until the client goes away or the connection is closed on purpose."""
+        # Two plain tasks, not a task group: a cancelled child of an anyio task group leaves a
+        # reference cycle through its traceback, which would keep this connection alive.
+        reader = asyncio.create_task(self._read())
+        writer = asyncio.create_task(self._write(reader))
         try:
-            if self.driver is not None:
-                await self.driver.greet()
-            async with anyio.create_task_group() as group:
-                group.start_soon(self._write, group.cancel_scope)
-                await self._read()
-                group.cancel_scope.cancel()
-        except* ClientNotReading as group:
-            log.warning("closing a connection: %s", group.exceptions[0])
-            await self._close(CLOSE_POLICY, "client is not reading its replies")
+            try:
+                await asyncio.wait([reader])
+            finally:
+                for task in (reader, writer):
+                    task.cancel()
+                await asyncio.wait([reader, writer])
+            await self._after_reading(reader)
         finally:
             await self._leave()
+
+    async def _after_reading(self, reader: asyncio.Task[None]) -> None:
+        """Close a client that stopped reading its replies; let any other failure be seen."""
+        failure = None if reader.cancelled() else reader.exception()
+        if isinstance(failure, ClientNotReading):
+            log.warning("closing a connection: %s", failure)
+            await self._close(CLOSE_POLICY, "client is not reading its replies")
+        elif failure is not None:
+            raise failure
 
     async def _leave(self) -> None:
         if self.seat is not None:
@@ -103,12 +113,12 @@ class LiveConnection:
         with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
             await self.websocket.close(code=code, reason=reason)
 
-    async def _write(self, reading: CancelScope) -> None:
+    async def _write(self, reader: asyncio.Task[None]) -> None:
         while True:
             data = await self.client.next_frame()
             if data is None:  # closing on purpose, everything sent: close, and stop reading
                 await self._close(*(self.client.closing or (CLOSE_NORMAL, "")))
-                reading.cancel()
+                reader.cancel()
                 return
             try:
                 await self.websocket.send_text(data)
@@ -116,6 +126,8 @@ class LiveConnection:
                 return  # the client is gone; the reader sees the disconnect
 
     async def _read(self) -> None:
+        if self.driver is not None:
+            await self.driver.greet()
         while True:
             message = await self.websocket.receive()
             if message["type"] == "websocket.disconnect":

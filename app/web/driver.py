@@ -58,7 +58,9 @@ class Driver:
         self.sink = sink
         self.lock = asyncio.Lock()  # one session mutation at a time, in the order they came
         self.job: asyncio.Task[None] | None = None
-        self.stop = asyncio.Event()
+        # Done once the job is to stop. A future, not an Event: a job sleeps on it without being
+        # cancelled, and a cancellation's traceback would tie the driver into a reference cycle.
+        self.stop: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     async def greet(self) -> None:
         """What a new viewer of the run sees first: hello, then the spectrum."""
@@ -82,7 +84,7 @@ class Driver:
         if route.stops_job:
             await self.stop_job()
         if route.job is not None:
-            self.stop = asyncio.Event()
+            self.stop = asyncio.get_running_loop().create_future()
             self.job = asyncio.create_task(route.job(self, command, route.where))
         if route.work is None:
             return None
@@ -102,7 +104,7 @@ class Driver:
         """Stop play or training and wait until the session is quiet."""
         if self.job is None:
             return
-        self.stop.set()
+        self.stop.set_result(None)
         job, self.job = self.job, None
         try:
             await job
@@ -111,16 +113,15 @@ class Driver:
 
     async def _sleep_or_stop(self, seconds: float) -> bool:
         """Sleep, waking early on a stop request; true when asked to stop."""
-        with anyio.move_on_after(seconds):
-            await self.stop.wait()
-        return self.stop.is_set()
+        await asyncio.wait([self.stop], timeout=seconds)
+        return self.stop.done()
 
     async def play(self, command: p.Play, where: Where) -> None:
         """Advance through the teaching cycle at the command's pace until stopped."""
         interval = 1.0 / command.steps_per_second
         loop = asyncio.get_running_loop()
         due = loop.time()
-        while not self.stop.is_set():
+        while not self.stop.done():
             self._show(await self.locked(self.session.advance, where=where), droppable=True)
             due += interval
             if await self._sleep_or_stop(max(0.0, due - loop.time())):
@@ -131,7 +132,7 @@ class Driver:
         session = self.session
         chunk, done = 1, 0
         spectrum_due = 0.0
-        while done < command.iterations and not self.stop.is_set():
+        while done < command.iterations and not self.stop.done():
             size = min(chunk, command.iterations - done)
             started = anyio.current_time()
             frame = await self.locked(partial(session.train, size), where=where)

@@ -142,7 +142,8 @@ class Relay:
         self.closed = True
         if self.rooms.relays.get(self.code) is self:
             del self.rooms.relays[self.code]
-        if self._heartbeat is not None and asyncio.current_task() is not self._heartbeat:
-            self._heartbeat.cancel()
+        heartbeat, self._heartbeat = self._heartbeat, None  # its cancellation refers back to us
+        if heartbeat is not None and heartbeat is not asyncio.current_task():
+            heartbeat.cancel()
         with contextlib.suppress(Exception):
             await self.rooms.broker.channels.unsubscribe(self.code, self.receive)

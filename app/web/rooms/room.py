@@ -47,7 +47,7 @@ class Room:
         self._count_shown = 0
         self._export: tuple[int, bytes] | None = None
         self._export_lock = asyncio.Lock()
-        self._watch = asyncio.create_task(self._watch_idle())
+        self._watch: asyncio.Task[None] | None = asyncio.create_task(self._watch_idle())
 
     @property
     def teachers(self) -> set[Client]:
@@ -167,8 +167,10 @@ class Room:
             return
         self.ended = True
         self.rooms.owned.pop(self.code, None)
-        if asyncio.current_task() is not self._watch:
-            self._watch.cancel()
+        # Let go of the task too: its cancellation's traceback refers back to this room.
+        watch, self._watch = self._watch, None
+        if watch is not None and watch is not asyncio.current_task():
+            watch.cancel()
         await self.driver.stop_job()
         data = closed_data(self.code, reason)
         self.broadcast.announce_end(data)
