@@ -14,17 +14,14 @@ over Redis (UNROLL_REDIS_URL), so rooms work across several processes or contain
 
 from __future__ import annotations
 
-from app.web.broker.base import (
-    BROKER_ERRORS,
-    Broker,
-    BrokerError,
-    OwnerCalls,
-    RoomChannels,
-    RoomDirectory,
-    RoomMessage,
-)
-from app.web.broker.local import local_broker
-from app.web.broker.redis_broker import redis_broker
+import uuid
+from dataclasses import dataclass, field
+
+from app.web.broker.base import BROKER_ERRORS, BrokerError, Link, RoomMessage
+from app.web.broker.channels import LocalChannels, RedisChannels, RoomChannels
+from app.web.broker.directory import LocalDirectory, RedisDirectory, RoomDirectory
+from app.web.broker.owners import LocalOwnerCalls, OwnerCalls, RedisOwnerCalls
+from app.web.broker.redis_link import RedisLink
 
 __all__ = [
     "BROKER_ERRORS",
@@ -38,6 +35,48 @@ __all__ = [
     "make_broker",
     "redis_broker",
 ]
+
+
+def new_instance() -> str:
+    """A name for this process, unique among the processes sharing a Redis."""
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass
+class Broker:
+    """How rooms reach the other server processes, one object per job (see the package doc)."""
+
+    directory: RoomDirectory
+    channels: RoomChannels
+    owners: OwnerCalls
+    link: Link = field(default_factory=Link)
+    instance: str = field(default_factory=new_instance)  # this process, to the others
+
+    async def start(self) -> None:
+        """Connect (before serving)."""
+        await self.link.start()
+
+    async def stop(self) -> None:
+        """Disconnect (at shutdown)."""
+        await self.link.stop()
+
+
+def local_broker() -> Broker:
+    """Rooms in this process only (the embedded default)."""
+    return Broker(LocalDirectory(), LocalChannels(), LocalOwnerCalls())
+
+
+def redis_broker(url: str) -> Broker:
+    """The three jobs sharing one Redis connection (and one pub/sub connection)."""
+    link = RedisLink(url)
+    instance = new_instance()
+    return Broker(
+        directory=RedisDirectory(link, instance),
+        channels=RedisChannels(link),
+        owners=RedisOwnerCalls(link, instance),
+        link=link,
+        instance=instance,
+    )
 
 
 def make_broker(redis_url: str) -> Broker:

@@ -1,76 +1,70 @@
-"""The broker's jobs over Redis, all on one RedisLink, so rooms span processes and containers.
+"""Calls to a room's owner from any process: notes, and requests that wait for a reply.
 
-Keys: `unroll:roomdir:CODE` (the directory, with a TTL the owner keeps refreshing, so a crashed
-owner's rooms vanish). Channels: `unroll:room:CODE` (frames), `unroll:owner:CODE` (notes and
-requests), `unroll:reply:INSTANCE` (answers).
+In one process, a call of the owner's handler. Over Redis, notes and requests on the channel
+`unroll:owner:CODE`, answers on the asker's `unroll:reply:INSTANCE`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 
-from app.web.broker.base import (
-    Broker,
-    BrokerError,
-    Listener,
-    NoteHandler,
-    OwnerCalls,
-    RequestHandler,
-    RoomChannels,
-    RoomDirectory,
-    RoomMessage,
-)
+from app.web.broker.base import BrokerError
 from app.web.broker.redis_link import RedisLink
 
 REQUEST_TIMEOUT_SECONDS = 5.0
 
-
-def _ms(seconds: float) -> int:
-    return max(1, int(seconds * 1000))
-
-
-class RedisDirectory(RoomDirectory):
-    """Room codes as keys that expire unless their owner refreshes them."""
-
-    def __init__(self, link: RedisLink, instance: str) -> None:
-        self.link = link
-        self.instance = instance
-
-    async def claim(self, code: str, ttl: float) -> bool:
-        key = f"unroll:roomdir:{code}"
-        return bool(await self.link.redis.set(key, self.instance, nx=True, px=_ms(ttl)))
-
-    async def exists(self, code: str) -> bool:
-        return bool(await self.link.redis.exists(f"unroll:roomdir:{code}"))
-
-    async def refresh(self, code: str, ttl: float) -> None:
-        await self.link.redis.pexpire(f"unroll:roomdir:{code}", _ms(ttl))
-
-    async def release(self, code: str) -> None:
-        await self.link.redis.delete(f"unroll:roomdir:{code}")
+NoteHandler = Callable[[bytes], None]
+RequestHandler = Callable[[bytes], Awaitable[bytes]]
 
 
-class RedisChannels(RoomChannels):
-    """A room's messages on its pub/sub channel."""
+class OwnerCalls(ABC):
+    """Any process to a room's owner: notes, and requests that wait for a reply."""
 
-    def __init__(self, link: RedisLink) -> None:
-        self.link = link
-        # Which listener follows which room, so a late unsubscribe cannot cut off a newer one.
-        self._listeners: dict[str, Listener] = {}
+    @abstractmethod
+    async def serve(self, code: str, on_note: NoteHandler, on_request: RequestHandler) -> None:
+        """Become the room's owner: take its notes and answer its requests."""
 
-    def publish(self, code: str, message: RoomMessage) -> None:
-        self.link.publish(f"unroll:room:{code}", message.pack())
+    @abstractmethod
+    async def unserve(self, code: str) -> None:
+        """Stop owning the room."""
 
-    async def subscribe(self, code: str, listener: Listener) -> None:
-        channel = f"unroll:room:{code}"
-        await self.link.subscribe(channel, lambda raw: listener(RoomMessage.unpack(raw)))
-        self._listeners[code] = listener
+    @abstractmethod
+    def note(self, code: str, body: bytes) -> None:
+        """Tell the room's owner something, without waiting and without a reply."""
 
-    async def unsubscribe(self, code: str, listener: Listener) -> None:
-        if self._listeners.get(code) == listener:  # bound methods: equal, not identical
-            del self._listeners[code]
-            await self.link.unsubscribe(f"unroll:room:{code}")
+    @abstractmethod
+    async def request(self, code: str, body: bytes) -> bytes:
+        """Ask the room's owner and wait for its answer; BrokerError if none comes."""
+
+
+class LocalOwnerCalls(OwnerCalls):
+    """A note or a request is a call of the owner's handler."""
+
+    def __init__(self) -> None:
+        self._owners: dict[str, tuple[NoteHandler, RequestHandler]] = {}
+
+    async def serve(self, code: str, on_note: NoteHandler, on_request: RequestHandler) -> None:
+        self._owners[code] = (on_note, on_request)
+
+    async def unserve(self, code: str) -> None:
+        self._owners.pop(code, None)
+
+    def note(self, code: str, body: bytes) -> None:
+        owner = self._owners.get(code)
+        if owner is not None:
+            owner[0](body)
+
+    async def request(self, code: str, body: bytes) -> bytes:
+        owner = self._owners.get(code)
+        if owner is None:
+            raise BrokerError(f"room {code} has no owner")
+        try:
+            return await owner[1](body)
+        except Exception as exc:
+            raise BrokerError(str(exc)) from exc
 
 
 class RedisOwnerCalls(OwnerCalls):
@@ -133,16 +127,3 @@ class RedisOwnerCalls(OwnerCalls):
             answer.set_result(body)
         else:
             answer.set_exception(BrokerError(body.decode()))
-
-
-def redis_broker(url: str) -> Broker:
-    """The three jobs sharing one Redis connection (and one pub/sub connection)."""
-    link = RedisLink(url)
-    instance = uuid.uuid4().hex[:12]
-    return Broker(
-        directory=RedisDirectory(link, instance),
-        channels=RedisChannels(link),
-        owners=RedisOwnerCalls(link, instance),
-        link=link,
-        instance=instance,
-    )
