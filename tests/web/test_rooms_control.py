@@ -2,55 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from typing import get_args
 
-import orjson
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app import protocol as p
-from app.session import CommandRefused, Session
+from app.session import CommandRefused
 from app.web.main import create_app
 from app.web.rooms.relay import Relay
 from app.web.rooms.seat import Seat
-from app.web.sessions import limits_from
 from app.web.settings import Settings
 from tests.conftest import run_async
 from tests.web.roomutil import Room, create_room, drive, seat, teach, until_count
-from tests.web.wsutil import greet, receive, until_ack
-
-# Commands a student might try over the socket (every command type is checked at the seat below).
-CONTROL_COMMANDS: dict[str, dict[str, Any]] = {
-    "configure": {"config": {"hidden_size": 5}},
-    "reset": {},
-    "step_forward": {},
-    "step_backward": {},
-    "advance": {},
-    "finish_iteration": {},
-    "play": {"steps_per_second": 10},
-    "pause": {},
-    "train": {"iterations": 10},
-    "set_hyper": {"learning_rate": 0.5},
-    "sample": {"length": 5},
-    "export": {},
-    "import": {},  # filled in by example()
-    "end_room": {},
-}
-
-
-def example(command: str) -> dict[str, Any]:
-    """A valid message of this type."""
-    if command == "import":
-        session = Session(p.RunConfig(), limits_from(Settings()))
-        return {"type": command, "state": orjson.loads(p.encode(session.export()))["state"]}
-    return {"type": command, **CONTROL_COMMANDS[command]}
-
+from tests.web.wsutil import EXAMPLES, example, greet, receive, until_ack
 
 # ---------------------------------------------------------------- authorisation
 
 
-@pytest.mark.parametrize("command", list(CONTROL_COMMANDS), ids=str)
+# Every command a student might try over the socket but join and fork (see the test below).
+@pytest.mark.parametrize("command", sorted(set(EXAMPLES) - {"join", "fork"}), ids=str)
 def test_control_commands_are_refused_without_the_token(
     classroom: tuple[TestClient, Room], command: str
 ) -> None:
