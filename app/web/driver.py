@@ -165,10 +165,12 @@ ROUTES: dict[str, Route] = {
     "reset": Route(lambda s, c: [s.reset(), s.spectrum()]),
     "import": Route(lambda s, c: [s.import_state(c.state), s.spectrum()]),
     "use_text": Route(lambda s, c: [s.use_text(c.text), s.spectrum()]),
-    # The teaching cycle by hand, and the lab's rescaling of W_hh.
-    "step_forward": Route(lambda s, c: [s.step_forward()]),
-    "step_backward": Route(lambda s, c: [s.step_backward()]),
-    "advance": Route(lambda s, c: s.advance()),
+    # The teaching cycle by hand, and the lab's rescaling of W_hh. One step is sub-ms for the
+    # models pages use: a worker thread would cost more than it (it waits for the GIL behind
+    # the loop), so bench/load.py's clients saw 1.5 ms round trips on the loop, 4-190 in threads.
+    "step_forward": Route(lambda s, c: [s.step_forward()], where="loop"),
+    "step_backward": Route(lambda s, c: [s.step_backward()], where="loop"),
+    "advance": Route(lambda s, c: s.advance(), where="loop"),
     "finish_iteration": Route(lambda s, c: s.finish_iteration()),
     "rescale": Route(lambda s, c: s.rescale(c.spectral_radius)),
     # Background jobs.

@@ -89,8 +89,9 @@ def test_a_command_runs_where_its_row_says_and_stops_play_if_it_says_so(kind: st
         assert on_loop == (route.where == "loop")
 
 
-def test_only_cheap_commands_run_on_the_event_loop() -> None:
-    assert {kind for kind, route in ROUTES.items() if route.where == "loop"} == {"set_hyper"}
+def test_only_single_steps_and_hyperparameters_run_on_the_event_loop() -> None:
+    on_loop = {kind for kind, route in ROUTES.items() if route.where == "loop"}
+    assert on_loop == {"step_forward", "step_backward", "advance", "set_hyper"}
 
 
 def test_a_train_over_the_cap_is_refused_before_play_stops() -> None:
