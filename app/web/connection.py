@@ -89,18 +89,18 @@ class LiveConnection:
                 for task in (reader, writer):
                     task.cancel()
                 await asyncio.wait([reader, writer])
-            await self._after_reading(reader)
+            await self._fail_if_either_failed(reader, writer)
         finally:
             await self._leave()
 
-    async def _after_reading(self, reader: asyncio.Task[None]) -> None:
+    async def _fail_if_either_failed(self, *tasks: asyncio.Task[None]) -> None:
         """Close a client that stopped reading its replies; let any other failure be seen."""
-        failure = None if reader.cancelled() else reader.exception()
-        if isinstance(failure, ClientNotReading):
-            log.warning("closing a connection: %s", failure)
-            await self._close(CLOSE_POLICY, "client is not reading its replies")
-        elif failure is not None:
-            raise failure
+        for failure in [task.exception() for task in tasks if not task.cancelled()]:
+            if isinstance(failure, ClientNotReading):
+                log.warning("closing a connection: %s", failure)
+                await self._close(CLOSE_POLICY, "client is not reading its replies")
+            elif failure is not None:
+                raise failure
 
     async def _leave(self) -> None:
         if self.seat is not None:
@@ -114,16 +114,24 @@ class LiveConnection:
             await self.websocket.close(code=code, reason=reason)
 
     async def _write(self, reader: asyncio.Task[None]) -> None:
-        while True:
-            data = await self.client.next_frame()
-            if data is None:  # closing on purpose, everything sent: close, and stop reading
+        """Send the client's frames; after a close on purpose (or a failure here), stop reading."""
+        client_gone = False
+        try:
+            client_gone = await self._send_until_closing()
+            if not client_gone:  # everything sent: close politely
                 await self._close(*(self.client.closing or (CLOSE_NORMAL, "")))
+        finally:
+            if not client_gone:
                 reader.cancel()
-                return
+
+    async def _send_until_closing(self) -> bool:
+        """Send frames until the client is to be closed; true if it went away first."""
+        while (data := await self.client.next_frame()) is not None:
             try:
                 await self.websocket.send_text(data)
             except (WebSocketDisconnect, RuntimeError, OSError):
-                return  # the client is gone; the reader sees the disconnect
+                return True  # the reader sees the disconnect
+        return False
 
     async def _read(self) -> None:
         if self.driver is not None:

@@ -153,7 +153,7 @@ def test_a_closed_teacher_is_freed_while_the_room_goes_on() -> None:
     assert_freed(run_async(scenario()))
 
 
-def test_an_ended_room_and_its_relay_are_freed() -> None:
+def test_an_ended_room_its_relay_and_its_students_are_freed() -> None:
     async def scenario() -> Refs:
         rooms = Rooms(SETTINGS, SessionRegistry(10), local_broker())
         room = await rooms.create()
@@ -161,8 +161,9 @@ def test_an_ended_room_and_its_relay_are_freed() -> None:
         student = connect(socket, rooms.sessions)
         student.seat = await rooms.seat(room.code, student.client)
         serving = asyncio.create_task(serve(student))
+        refs = refs_of(student)  # a student closed on purpose, by the room's end
         del student
-        refs = [weakref.ref(thing) for thing in (room, room.driver, room.driver.session)]
+        refs += [weakref.ref(thing) for thing in (room, room.driver, room.driver.session)]
         refs.append(weakref.ref(rooms.relays[room.code]))
         await room.run(p.Play(type="play", steps_per_second=100))
         await until(lambda: len(socket.sent) > 8)
