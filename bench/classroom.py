@@ -27,15 +27,7 @@ import orjson
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from bench._server import (
-    Meter,
-    ServerProcess,
-    Usage,
-    own_cpu_seconds,
-    quantile,
-    running_server,
-    shares,
-)
+from bench import _server as harness
 
 # The frame's identity: its type, iteration and step; cheap to find, no JSON decoding.
 KEY = re.compile(
@@ -83,12 +75,12 @@ async def run_students(url: str, count: int) -> list[Seen]:
 
 def worker(url: str, count: int) -> tuple[list[Seen], float]:
     """Run a share of the students in this process; also report its CPU seconds."""
-    before = own_cpu_seconds()
+    before = harness.own_cpu_seconds()
     seen = asyncio.run(run_students(url, count))
-    return seen, own_cpu_seconds() - before
+    return seen, harness.own_cpu_seconds() - before
 
 
-def create_room(server: ServerProcess) -> dict[str, str]:
+def create_room(server: harness.ServerProcess) -> dict[str, str]:
     url = f"http://127.0.0.1:{server.port}/api/rooms"
     answer: dict[str, str] = orjson.loads(
         urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=10).read()
@@ -120,7 +112,7 @@ async def play(teacher: ClientConnection, rate: float, seconds: float) -> dict[s
 
 
 async def measure(
-    server: ServerProcess, students: int, rate: float, seconds: float, workers: int
+    server: harness.ServerProcess, students: int, rate: float, seconds: float, workers: int
 ) -> dict[str, float]:
     room = create_room(server)
     url = f"ws://127.0.0.1:{server.port}/ws/room/{room['code']}"
@@ -133,10 +125,11 @@ async def measure(
         await teacher.send(orjson.dumps({"type": "join", "token": room["token"], "id": 1}))
         with ProcessPoolExecutor(workers) as pool:
             futures = [
-                loop.run_in_executor(pool, worker, url, n) for n in shares(students, workers)
+                loop.run_in_executor(pool, worker, url, n)
+                for n in harness.shares(students, workers)
             ]
             await until_seated(teacher, students + 1)  # the stalled one included
-            meter = Meter(server)
+            meter = harness.Meter(server)
             reference = await play(teacher, rate, seconds)
             usage = meter.read()
             await asyncio.sleep(0.5)  # the last frames reach the students
@@ -147,7 +140,7 @@ async def measure(
 
 
 def summary(
-    seen: list[Seen], reference: dict[str, float], usage: Usage, workers_cpu: float
+    seen: list[Seen], reference: dict[str, float], usage: harness.Usage, workers_cpu: float
 ) -> dict[str, float]:
     """What the students got against what the teacher got, and what it cost."""
     got = [sum(k in s.arrivals for k in reference) for s in seen]
@@ -162,9 +155,9 @@ def summary(
         "delivered_frames_per_s": sum(got) / usage.wall,
         "worst_share": min(shares_got),
         "mean_share": sum(shares_got) / len(shares_got),
-        "lag_p50_ms": 1000 * quantile(lags, 0.5),
-        "lag_p99_ms": 1000 * quantile(lags, 0.99),
-        "lag_max_ms": 1000 * quantile(lags, 1.0),
+        "lag_p50_ms": 1000 * harness.quantile(lags, 0.5),
+        "lag_p99_ms": 1000 * harness.quantile(lags, 0.99),
+        "lag_max_ms": 1000 * harness.quantile(lags, 1.0),
         "cpu_cores": usage.cpu_cores,
         "rss_mb": usage.rss_mb,
         "rss_growth_mb": usage.rss_growth_mb,
@@ -180,7 +173,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3, help="client processes for students")
     args = parser.parse_args()
     env = {"UNROLL_MAX_ROOM_STUDENTS": str(args.students + 10)}
-    with running_server(**env) as server:
+    with harness.running_server(**env) as server:
         row = asyncio.run(measure(server, args.students, args.rate, args.seconds, args.workers))
     print(
         f"students {row['students']:.0f} (+1 stalled), teacher got "

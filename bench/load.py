@@ -20,15 +20,7 @@ from dataclasses import dataclass, field
 import orjson
 import websockets
 
-from bench._server import (
-    Meter,
-    ServerProcess,
-    Usage,
-    own_cpu_seconds,
-    quantile,
-    running_server,
-    shares,
-)
+from bench import _server as harness
 
 RATE = 20.0
 
@@ -101,13 +93,17 @@ async def run_clients(url: str, clients: int, seconds: float, delay: float) -> l
 
 def worker(url: str, clients: int, seconds: float, delay: float) -> tuple[list[ClientStats], float]:
     """Run a share of the clients; also report this process's CPU seconds while it did."""
-    before = own_cpu_seconds()
+    before = harness.own_cpu_seconds()
     stats = asyncio.run(run_clients(url, clients, seconds, delay))
-    return stats, own_cpu_seconds() - before
+    return stats, harness.own_cpu_seconds() - before
 
 
 async def measure(
-    server: ServerProcess, clients: int, seconds: float, pool: ProcessPoolExecutor, workers: int
+    server: harness.ServerProcess,
+    clients: int,
+    seconds: float,
+    pool: ProcessPoolExecutor,
+    workers: int,
 ) -> dict[str, float]:
     stop = asyncio.Event()
     stalled = asyncio.create_task(stalled_client(server.ws, stop))
@@ -115,10 +111,10 @@ async def measure(
     delay = 1.0 + clients * 0.01
     futures = [
         loop.run_in_executor(pool, worker, server.ws, share, seconds, delay)
-        for share in shares(clients, workers)
+        for share in harness.shares(clients, workers)
     ]
     await asyncio.sleep(delay - 0.2)
-    meter = Meter(server)
+    meter = harness.Meter(server)
     results = await asyncio.gather(*futures)
     usage = meter.read()
     stop.set()
@@ -129,7 +125,7 @@ async def measure(
 
 
 def summary(
-    stats: list[ClientStats], clients: int, seconds: float, usage: Usage, client_cpu: float
+    stats: list[ClientStats], clients: int, seconds: float, usage: harness.Usage, client_cpu: float
 ) -> dict[str, float]:
     """One row of the table: what the clients saw and what the server used."""
     trips = sorted(t for s in stats for t in s.round_trips)
@@ -139,7 +135,7 @@ def summary(
         "frames_per_s": sum(s.frames for s in stats) / seconds,
         "delivered_share": sum(s.acked for s in stats) / max(asked, 1),
         "p50_ms": 1000 * statistics.median(trips) if trips else float("nan"),
-        "p99_ms": 1000 * quantile(trips, 0.99),
+        "p99_ms": 1000 * harness.quantile(trips, 0.99),
         "cpu_cores": usage.cpu_cores,
         "client_cpu_cores": client_cpu / usage.wall,
         "rss_mb": usage.rss_mb,
@@ -159,7 +155,7 @@ def main() -> None:
         f"{'N':>5} {'frames/s':>9} {'acked':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU':>5} "
         f"{'RSS MB':>7} {'MB/sess':>8}"
     )
-    with running_server(**env) as server, ProcessPoolExecutor(args.workers) as pool:
+    with harness.running_server(**env) as server, ProcessPoolExecutor(args.workers) as pool:
         for n in sizes:
             row = asyncio.run(measure(server, n, args.seconds, pool, args.workers))
             print(
