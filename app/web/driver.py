@@ -165,9 +165,10 @@ ROUTES: dict[str, Route] = {
     "reset": Route(lambda s, c: [s.reset(), s.spectrum()]),
     "import": Route(lambda s, c: [s.import_state(c.state), s.spectrum()]),
     "use_text": Route(lambda s, c: [s.use_text(c.text), s.spectrum()]),
-    # The teaching cycle by hand, and the lab's rescaling of W_hh. One step is sub-ms for the
-    # models pages use: a worker thread would cost more than it (it waits for the GIL behind
-    # the loop), so bench/load.py's clients saw 1.5 ms round trips on the loop, 4-190 in threads.
+    # The teaching cycle by hand, and the lab's rescaling of W_hh. A step is sub-ms for the
+    # models pages use, and a thread hop costs more (the thread waits for the GIL behind the
+    # loop): bench/load.py at 100 clients, steps on the loop: 0.46 server cores, p50 1.5-2.3 ms;
+    # in threads: 0.68-0.82 cores, p50 4-190 ms.
     "step_forward": Route(lambda s, c: [s.step_forward()], where="loop"),
     "step_backward": Route(lambda s, c: [s.step_backward()], where="loop"),
     "advance": Route(lambda s, c: s.advance(), where="loop"),
