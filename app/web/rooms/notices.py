@@ -21,18 +21,14 @@ def join_url(base: str, code: str) -> str:
     return f"{base}/room/{code}"
 
 
-def closed_frame(code: str, reason: str) -> p.RoomClosed:
-    """Why a room's viewers are being let go."""
+def closed_data(code: str, reason: str) -> str:
+    """Why a room's viewers are being let go: the room_closed frame, encoded."""
     messages = {
         "ended": f"The teacher ended room {code}.",
         "expired": f"Room {code} was idle for too long and has closed.",
         "not_found": f"There is no room {code}: check the code; it may have ended.",
     }
-    return p.RoomClosed.model_validate(
+    frame = p.RoomClosed.model_validate(
         {"code": code, "reason": reason, "message": messages[reason]}
     )
-
-
-def closed_data(code: str, reason: str) -> str:
-    """The room_closed frame, encoded."""
-    return p.encode(closed_frame(code, reason)).decode()
+    return p.encode(frame).decode()
