@@ -43,7 +43,7 @@ def _variants(schema: dict[str, Any], node: dict[str, Any]) -> list[dict[str, An
 
 
 def config_fields(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each RunConfig field as a page reads it: its JSON type, whether it may be null, its options."""
+    """Each RunConfig field as pages read it: its JSON type, whether it is nullable, its options."""
     fields = {}
     for name, node in schema["properties"].items():
         variants = _variants(schema, node)

@@ -12,7 +12,7 @@ export function isConfigField(name) {
   return Object.hasOwn(FIELDS, name);
 }
 
-// The choices of a field ("cell": ["rnn", "lstm", "gru"]), in the protocol's order.
+// The choices of a field (the cells, the optimizers, ...), in the protocol's order.
 export function optionsOf(name) {
   return FIELDS[name]?.options ?? [];
 }

@@ -137,7 +137,9 @@ def test_save_and_open_a_run(page, live_server: LiveServer, tmp_path: Path) -> N
 
 
 # Steps sent at once: their frames arrive faster than the page can draw them.
-BURST = "(n) => Promise.all(Array.from({ length: n }, () => window.unroll.stream.request('advance')))"
+BURST = (
+    "(n) => Promise.all(Array.from({ length: n }, () => window.unroll.stream.request('advance')))"
+)
 DRAWN = (
     "([done, back]) => document.querySelectorAll('.unrolled .step.done').length === done"
     " && document.querySelectorAll('.unrolled .step.back').length === back"
