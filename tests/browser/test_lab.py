@@ -157,10 +157,9 @@ def test_rnn_lstm_and_gru_side_by_side_on_the_same_sequences(page, live_server: 
     tokens = page.evaluate("window.unroll.cells.runs.map((run) => run.hello.tokens)")
     assert tokens[0] == tokens[1] == tokens[2]  # the gated cells were put on the RNN's data
     page.click("[data-action=train-cells]")
-    page.wait_for_function(NOTES_SAY.format("held-out MSE"), timeout=30_000)
+    page.wait_for_function(NOTES_SAY.format("held-out MSE"))
     page.click("[data-action=pause-cells]")
     page.wait_for_function(
-        "document.querySelector('[data-role=cells-status]').textContent.startsWith('done')",
-        timeout=30_000,
+        "document.querySelector('[data-role=cells-status]').textContent.startsWith('done')"
     )
     screenshot(page, "lab-cells")
