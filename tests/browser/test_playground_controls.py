@@ -107,6 +107,7 @@ def test_every_knob_changes_the_run(page, live_server: LiveServer) -> None:
 
     # Speed and play: the play command carries the speed.
     set_knob(page, "[data-view=transport] [name=speed]", 1)  # log slider: 10 steps/s
+    clear_recording(page)  # count this run's steps only
     page.click("button[data-role=play]")
     wait_frame(page, "forward", count=3)
     assert sent(page, "play")[-1]["steps_per_second"] == 10
@@ -150,7 +151,7 @@ def test_keyboard_shortcuts(page, live_server: LiveServer) -> None:
     page.keyboard.press("t")  # train continuously
     wait_frame(page, "progress", count=2)
     page.keyboard.press("t")  # stop
-    wait_frame(page, "ack", where="f.command === 'pause'")
+    wait_frame(page, "ack", count=2, where="f.command === 'pause'")
     page.locator("[data-view=training]").scroll_into_view_if_needed()
     page.wait_for_function(
         "Number(document.querySelector('[data-view=training] .stats dd')?.textContent) > 2"

@@ -101,10 +101,13 @@ export function mount(root, stream) {
       stream.request("configure", { config: wanted });
     } else if (Object.keys(live).length) {
       const hyper = live;
-      stream.request("set_hyper", hyper).then(() => {
-        const changed = { ...state.get("config"), ...hyper };
-        state.set({ config: changed, wanted: changed });
-      });
+      stream.request("set_hyper", hyper).then(
+        () => {
+          const changed = { ...state.get("config"), ...hyper };
+          state.set({ config: changed, wanted: changed });
+        },
+        () => {}, // refused: the error frame shows under the knob
+      );
     }
     restart = {};
     live = {};
