@@ -93,6 +93,8 @@ def test_reconnects_after_the_server_restarts(page, app, settings, live_server) 
         assert config(page)["hidden_size"] == 5
         page.keyboard.press("ArrowRight")
         page.wait_for_selector(".unrolled .step.done[data-t='0']")
+        page.evaluate("window.unroll.stream.close()")  # no reconnecting once this server stops
+        page.wait_for_selector(".badge[data-state=ended]")
     finally:
         server.should_exit = True
         thread.join(timeout=10)
