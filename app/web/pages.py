@@ -32,7 +32,7 @@ OPTION_LABELS = {
 @cache
 def run_config_schema() -> dict[str, Any]:
     """The JSON Schema of RunConfig, as the protocol publishes it (/api/protocol.json "config")."""
-    return p.RunConfig.model_json_schema()
+    return p.json_schema()["config"]
 
 
 def _variants(schema: dict[str, Any], node: dict[str, Any]) -> list[dict[str, Any]]:
