@@ -1,19 +1,61 @@
 // Shared Plotly settings: transparent backgrounds, the page's font (larger in presenter mode),
-// no logo, PNG export at projector resolution, responsive sizing. Charts are only ever updated
-// with Plotly.react (never newPlot per step) and only SVG traces are used: without a GPU,
-// WebGL traces are slower, and a page gets only ~16 WebGL contexts.
+// no logo, PNG export at projector resolution, responsive sizing, nothing that sends a chart off
+// the machine. Charts are only ever updated with Plotly.react (never newPlot per step) and only
+// SVG traces are used: without a GPU, WebGL traces are slower, and a page gets only ~16 WebGL
+// contexts.
+//
+// plotly.js (the vendored partial bundle, about 410 kB compressed) is loaded only when a chart
+// first draws, after the next paint: the page's own views show first, and charts drawn before it
+// arrives are drawn, in their latest state, as soon as it is there.
 
 import { state } from "./page_state.js";
 
 export const PLOT_CONFIG = {
   displaylogo: false,
   responsive: true,
+  showSendToCloud: false,
+  showEditInChartStudio: false,
   modeBarButtonsToRemove: [
     "select2d", "lasso2d", "autoScale2d", "toggleSpikelines", "zoomIn2d", "zoomOut2d",
-    "hoverClosestCartesian", "hoverCompareCartesian",
+    "hoverClosestCartesian", "hoverCompareCartesian", "sendDataToCloud", "editInChartStudio",
   ],
   toImageButtonOptions: { format: "png", scale: 2 },
 };
+
+let loading = null;
+
+// plotly.js, fetched once from the URL the page names, checked against its pinned hash.
+export function loadPlotly() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  loading ??= new Promise((resolve, reject) => {
+    requestAnimationFrame(() => setTimeout(() => {
+      const root = document.documentElement;
+      const script = Object.assign(document.createElement("script"), { src: root.dataset.plotly });
+      script.integrity = root.dataset.plotlyIntegrity;
+      script.addEventListener("load", () => resolve(window.Plotly));
+      script.addEventListener("error", () => reject(new Error("plotly.js did not load")));
+      document.head.append(script);
+    }));
+  });
+  return loading;
+}
+
+const pending = new Map(); // element -> its latest [traces, layout, config], until plotly.js is here
+
+// Plotly.react, now or (the latest call per element) once plotly.js has loaded.
+export function react(element, traces, layout, config) {
+  if (window.Plotly) {
+    window.Plotly.react(element, traces, layout, config);
+    return;
+  }
+  if (!pending.size) {
+    loadPlotly().then(() => {
+      for (const [target, args] of pending) window.Plotly.react(target, ...args);
+      pending.clear();
+    });
+  }
+  pending.set(element, [traces, layout, config]);
+}
 
 export function theme() {
   const presenter = Boolean(state.get("presenter"));
@@ -64,14 +106,14 @@ const drawn = new Map(); // element -> its latest [traces, overrides], to redraw
 
 export function draw(element, traces, overrides) {
   drawn.set(element, [traces, overrides]);
-  window.Plotly.react(element, traces, layout(overrides), PLOT_CONFIG);
+  react(element, traces, layout(overrides), PLOT_CONFIG);
 }
 
 // Presenter mode changes the type size: redraw every chart's latest state in the new theme.
 state.watch("presenter", () => {
   for (const [element, [traces, overrides]] of drawn) {
     if (!element.isConnected) drawn.delete(element);
-    else window.Plotly.react(element, traces, layout(overrides), PLOT_CONFIG);
+    else react(element, traces, layout(overrides), PLOT_CONFIG);
   }
 });
 

@@ -4,6 +4,7 @@
 
 import { Emitter } from "../emitter.js";
 import { batched } from "../frame_batcher.js";
+import { react } from "../plot.js";
 import { formatNumber } from "../protocol.js";
 import { optionLabel, optionsOf } from "../run_config.js";
 import { mountFlow, times } from "./flow.js";
@@ -116,7 +117,7 @@ export function mountCells(section, options = {}) {
       type: "scatter", mode: "lines", name: "constant answer", x: [0, last], y: [BASELINE_MSE, BASELINE_MSE],
       line: { color: "#5b6573", width: 1.5, dash: "dash" }, hoverinfo: "skip",
     });
-    window.Plotly.react(msePlot, traces, baseLayout({
+    react(msePlot, traces, baseLayout({
       showlegend: true,
       legend: { orientation: "h", x: 1, xanchor: "right", y: 1.02, yanchor: "bottom" },
       margin: { l: 64, r: 14, t: 28, b: 44 },

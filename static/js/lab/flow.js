@@ -6,6 +6,7 @@
 
 import { Emitter } from "../emitter.js";
 import { batched } from "../frame_batcher.js";
+import { react } from "../plot.js";
 import { formatNumber } from "../protocol.js";
 import { GRID, MUTED, PLOT_CONFIG, baseLayout, logTicks } from "./palette.js";
 
@@ -150,7 +151,7 @@ export function mountFlow(root, series, options = {}) {
       },
       uirevision: "flow",
     });
-    window.Plotly.react(plot, traces, layout, PLOT_CONFIG);
+    react(plot, traces, layout, PLOT_CONFIG);
     plot.dataset.drawn = String(Number(plot.dataset.drawn ?? 0) + 1);
   });
 

@@ -3,6 +3,7 @@
 // not applied; it is drawn as a cross at the top of the chart, never silently left out.
 
 import { batched } from "../frame_batcher.js";
+import { react } from "../plot.js";
 import { formatNumber } from "../protocol.js";
 import { GRID, PLOT_CONFIG, baseLayout, logExtent, logTicks } from "./palette.js";
 
@@ -83,11 +84,11 @@ export function mountUpdates(root, series) {
     const all = history.flat();
     const lossTicks = logTicks(...logExtent(all.map((p) => p.loss), [lossCeiling]));
     const normTicks = logTicks(...logExtent(all.map((p) => p.norm_before_clip), all.map((p) => p.after), [normCeiling]));
-    window.Plotly.react(lossPlot, lossTraces, baseLayout({
+    react(lossPlot, lossTraces, baseLayout({
       xaxis, yaxis: { title: { text: "loss (log)" }, type: "log", exponentformat: "power", gridcolor: GRID, fixedrange: true, ...lossTicks },
       uirevision: "loss",
     }), PLOT_CONFIG);
-    window.Plotly.react(normPlot, normTraces, baseLayout({
+    react(normPlot, normTraces, baseLayout({
       xaxis, yaxis: { title: { text: "‖g‖ (log)" }, type: "log", exponentformat: "power", gridcolor: GRID, fixedrange: true, ...normTicks },
       uirevision: "norm",
     }), PLOT_CONFIG);

@@ -12,6 +12,14 @@ import { buildColumn, drawColumn, labelInput } from "./unrolled_columns.js";
 import { ROW, arrowDefs, layoutFor, weightLabels } from "./unrolled_layout.js";
 
 let mounted = 0;
+let drawnOnce = false;
+
+// The page's first drawn network, for bench/browser.py (time from navigation to the first view).
+function markFirstDraw() {
+  if (drawnOnce) return;
+  drawnOnce = true;
+  requestAnimationFrame(() => performance.mark("unroll:network-drawn"));
+}
 
 function chrome(root) {
   root.classList.add("unrolled");
@@ -100,6 +108,7 @@ export function mount(root, stream) {
       : "";
     note.classList.toggle("nonfinite", Boolean(update) && !update.finite);
     if (active !== null) reveal(active);
+    if (columns.length) markFirstDraw();
   }, { name: "unrolled" });
 
   const setActive = (t) => {
