@@ -61,7 +61,7 @@ export function theme() {
   const presenter = Boolean(state.get("presenter"));
   return {
     presenter,
-    size: presenter ? 17 : 13,
+    size: presenter ? 24 : 13, // presenter: nothing under 20 px, exponents (7/8 of it) included
     ink: presenter ? "#000000" : "#1d232b",
     grid: presenter ? "#b9c0c8" : "#e3e7ec",
     line: presenter ? 3 : 2,

@@ -4,6 +4,7 @@
 // shows here and its button is marked. Every part is optional: the lessons and classroom pages
 // mount the same view on fewer buttons.
 
+import { ownsKey } from "../keys.js";
 import { state } from "../page_state.js";
 
 const TRAIN_CHUNK = 5000; // iterations per train command; training resumes until stopped
@@ -205,18 +206,14 @@ export function mount(root, stream) {
     return has(command) || (command in actions && command !== "pause") ? command : null;
   };
   document.addEventListener("keydown", (event) => {
-    if (event.target.closest?.("input, select, textarea, dialog") || event.ctrlKey || event.metaKey) return;
+    if (ownsKey(event) || event.ctrlKey || event.metaKey) return;
     const command = keyCommand(event);
     if (!command) return;
-    event.preventDefault(); // also stops Enter from clicking a focused button twice
+    event.preventDefault();
     if (event.repeat && command !== "advance" && command !== "step_forward" && command !== "step_backward" && !command.startsWith("scrub")) return;
     if (command.startsWith("scrub")) stream.step(Number(command.slice(5)));
     else if (command === "live") stream.seek(null);
     else run(command);
-  });
-  document.addEventListener("keyup", (event) => {
-    // A focused button would click itself on Space's keyup: the keydown already acted.
-    if (event.key === " " && event.target.closest?.("button") && playButton) event.preventDefault();
   });
 
   // ------------------------------------------------------------------ the run

@@ -33,7 +33,8 @@ export function buildColumn(g, opening, t, prefix) {
   const encoderLen = opening.encoder_len ?? 0;
   const cx = g.x0 + t * g.col + g.col / 2;
   const mid = ROW.cell + ROW.cellH / 2;
-  const group = el("g", { class: "step pending", "data-t": t });
+  // A disclosure button for the step's numbers (Enter or a click); unrolled.js moves the focus.
+  const group = el("g", { class: "step pending", "data-t": t, role: "button", tabindex: "-1", "aria-expanded": "false" });
   if (encoderLen > 0) group.classList.add(t < encoderLen ? "encoder" : "decoder");
   group.append(el("rect", { x: cx - g.col / 2, y: ROW.out - 14, width: g.col, height: ROW.t - ROW.out + 20, class: "hit" }));
   const sameNet = t > 0 && !(encoderLen > 0 && t === encoderLen);
@@ -95,6 +96,7 @@ export function labelInput(column, g, opening, t) {
   column.input.textContent = shortToken(shown, g.inW);
   column.input.append(el("title", {}, `x${subscript(t)} = ${title}`));
   column.target = targetText(opening, t);
+  column.group.setAttribute("aria-label", `step t = ${t}, input ${title || "none"}: show its numbers`);
 }
 
 function drawStrip(column, g, h) {
@@ -175,6 +177,7 @@ export function drawColumn(column, g, t, { f, b, active, selected, prefix }) {
   column.group.classList.toggle("back", Boolean(b));
   column.group.classList.toggle("active", active);
   column.group.classList.toggle("selected", selected);
+  column.group.setAttribute("aria-expanded", String(selected));
   if (f) {
     drawStrip(column, g, f.h);
     drawOutput(column, g, f, t);
