@@ -25,10 +25,13 @@ SETTLE = {"/lessons": settle_lessons, "/lab": settle_lab, "/gallery": settle_gal
 
 
 def settle_charts(page: Any) -> None:
-    """Every chart drawn (plotly.js comes after the first view), and no render left to do."""
+    """Every chart in view drawn (plotly.js comes after the first view; charts out of view wait
+    to be drawn), and no render left to do."""
     page.wait_for_function(
-        "window.Plotly && [...document.querySelectorAll('.js-plotly-plot')]"
-        ".every((plot) => plot._fullLayout)"
+        """[...document.querySelectorAll('.plot, .lab-plot')]
+             .filter((plot) => plot.offsetParent !== null)
+             .filter((plot) => plot.getBoundingClientRect().top < window.innerHeight)
+             .every((plot) => plot._fullLayout)"""
     )
     page.wait_for_function("!window.unroll?.frameStats || window.unroll.frameStats.pending === 0")
 
