@@ -8,6 +8,7 @@
 // first draws, after the next paint: the page's own views show first, and charts drawn before it
 // arrives are drawn, in their latest state, as soon as it is there.
 
+import { superscript } from "./format.js";
 import { state } from "./page_state.js";
 
 export const PLOT_CONFIG = {
@@ -119,6 +120,86 @@ state.watch("presenter", () => {
 
 // Non-finite numbers cannot be plotted: null leaves a gap, and the caller says why in text.
 export const finiteOrNull = (x) => (Number.isFinite(x) ? x : null);
+
+// The largest power of ten an axis reaches: doubles end near 1e308, and a range past them
+// would draw "NaN" ticks.
+export const LOG_CEILING = 300;
+export const BAND_MARGIN = 96; // px left of a log axis whose ticks include "not finite"
+
+// log10 of the finite positive values among some arrays.
+export function logsOf(...arrays) {
+  return arrays.flat().filter((v) => Number.isFinite(v) && v > 0).map(Math.log10);
+}
+
+// Whether values span so many decades (or reach so high) that a linear axis would flatten them.
+export function spansDecades(values, decades = 3, above = 1e4) {
+  const logs = logsOf(values);
+  if (!logs.length) return false;
+  const high = Math.max(...logs);
+  return high - Math.min(...logs) > decades || high > Math.log10(above);
+}
+
+// A log axis from 10^low to 10^high, labelled only at powers of ten, at most about `ticks` of
+// them, so labels never crowd however many decades the data span. `band`: one more decade on
+// top for inf/NaN (see nonFiniteBand), labelled "not finite" as a tick of its own, clear of the
+// others by a sixth of the axis.
+export function logAxis(low, high, { ticks = 6, band = false } = {}) {
+  const lo = Math.max(-LOG_CEILING, Math.floor(low));
+  const hi = Math.max(lo + 1, Math.min(LOG_CEILING, Math.ceil(high)));
+  const top = band ? hi + 1 : hi;
+  const step = Math.max(1, Math.ceil((hi - lo) / ticks));
+  const labels = [];
+  for (let k = Math.ceil(lo / step) * step; k <= hi; k += step) {
+    if (!band || k <= hi + 0.5 - (top - lo) / ticks) labels.push([10 ** k, k === 0 ? "1" : k === 1 ? "10" : `10${superscript(k)}`]);
+  }
+  if (band) labels.push([10 ** (hi + 0.5), "not finite"]);
+  return {
+    type: "log",
+    range: [lo, top],
+    tickmode: "array",
+    tickvals: labels.map(([value]) => value),
+    ticktext: labels.map(([, text]) => text),
+  };
+}
+
+// Where a log chart shows inf/NaN: a grey band one decade high above the finite values (log10
+// `top`; logAxis names it), with the non-finite points marked inside it at `y`.
+export function nonFiniteBand(top) {
+  return {
+    y: 10 ** (top + 0.5),
+    shape: {
+      type: "rect", xref: "paper", x0: 0, x1: 1, yref: "y", y0: 10 ** top, y1: 10 ** (top + 1),
+      fillcolor: "#000000", opacity: 0.1, line: { width: 0 }, layer: "below",
+    },
+  };
+}
+
+// A loss axis: linear from 0 while the values are of one size (topped at a nice number, at
+// least `least`); log once they span decades or some overflowed (`broken`), with the band for
+// inf/NaN above the finite values. `top`: where a bar for inf/NaN ends; `floor`: the bottom;
+// `margin`: the room its labels need on the left ("not finite" is wider than a power of ten).
+export function lossAxis(finite, broken, title, least = 0.1) {
+  if (!broken && !spansDecades(finite)) {
+    const top = niceCeil(Math.max(least, ...finite) * 1.05);
+    return { yaxis: { title: { text: title }, range: [0, top] }, top, floor: 0, band: null };
+  }
+  const logs = logsOf(finite);
+  const low = logs.length ? Math.min(...logs) - 0.3 : -1;
+  const high = Math.ceil(Math.min(LOG_CEILING, logs.length ? Math.max(...logs) + 0.3 : 1));
+  const top = broken ? high + 1 : high;
+  return {
+    yaxis: { ...logAxis(low, high, { band: broken }), title: { text: `${title.split(" (")[0]} (log)` } },
+    top: 10 ** top,
+    floor: 10 ** Math.floor(low),
+    band: broken ? nonFiniteBand(high) : null,
+    margin: broken ? BAND_MARGIN : undefined,
+  };
+}
+
+// A note in the middle of an empty chart, saying how to fill it.
+export function emptyNote(text) {
+  return { xref: "paper", yref: "paper", x: 0.5, y: 0.5, text, showarrow: false, font: { color: "#5b6573" } };
+}
 
 // The next "nice" number at or above x (1, 2 or 5 times a power of ten): axis ranges that move in
 // steps, so most redraws change only the traces, not the axes (a relayout costs Plotly 2-3x).

@@ -26,13 +26,15 @@ export function baseLayout(extra = {}) {
   };
 }
 
-export const PLOT_CONFIG = { displaylogo: false, responsive: true, displayModeBar: false };
+export const PLOT_CONFIG = { displaylogo: false, responsive: true, displayModeBar: false, showSendToCloud: false };
 
-// Log-axis ticks: powers of ten once the data span a few decades, else 1, 2, 5 (never 2 to 9).
+// Log-axis ticks: 1, 2, 5 within a decade or two; powers of ten, at most about five of them,
+// beyond. No data yet: a fixed 0.1 to 10, labelled at the powers of ten only.
 export function logTicks(lo, hi) {
   const span = hi - lo;
-  if (!Number.isFinite(span) || span < 2) return { dtick: "D2" };
-  return { dtick: Math.max(1, Math.ceil(span / 6)) };
+  if (!Number.isFinite(span)) return { dtick: 1, range: [-1.3, 1.3], autorange: false };
+  if (span < 1.5) return { dtick: "D2" };
+  return { dtick: Math.max(1, Math.ceil(span / 5)) };
 }
 
 // [log10 min, log10 max] of the positive finite values of some arrays.

@@ -141,7 +141,10 @@ function makeContext(mine, spec) {
       await lab.request("diagnose");
     },
     async labUpdates(count) {
-      for (let i = 0; i < count && current(); i++) await lab.request("finish_iteration");
+      for (let i = 0; i < count && current(); i++) {
+        await lab.request("finish_iteration");
+        await lab.request("diagnose"); // the pane's charts and numbers follow the training
+      }
     },
     labDiagnose() {
       return lab.request("diagnose").catch((error) => say(error.message));

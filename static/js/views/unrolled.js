@@ -12,9 +12,10 @@ import { buildColumn, drawColumn, labelInput } from "./unrolled_columns.js";
 import { ROW, arrowDefs, layoutFor, weightLabels } from "./unrolled_layout.js";
 
 let mounted = 0;
-// Presenter mode draws the network at least this large: its smallest text (11 px, a long token
-// squeezed into its box) then reaches 20 px on screen.
-const PRESENTER_SCALE = 1.9;
+// Presenter mode draws the network at least this large, with its text at least 15 px (tokens
+// squeezed into their boxes included; playground.css sets the rest): 20 px on screen.
+const PRESENTER_SCALE = 1.4;
+const PRESENTER_TEXT = 15;
 let drawnOnce = false;
 
 // The page's first drawn network, for bench/browser.py (time from navigation to the first view).
@@ -76,6 +77,7 @@ export function mount(root, stream) {
     const presenter = Boolean(state.get("presenter"));
     const tallest = (presenter ? 0.6 : 0.5) * window.innerHeight;
     const g = (geometry = layoutFor(T, width, tallest, presenter ? PRESENTER_SCALE : 0));
+    if (presenter) g.minText = PRESENTER_TEXT;
     const encoderLen = opening.encoder_len ?? 0;
     const height = ROW.height + (encoderLen > 0 ? 18 : 0);
     svg.setAttribute("viewBox", `0 0 ${g.width} ${height}`);
