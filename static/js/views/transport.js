@@ -138,11 +138,13 @@ export function mount(root, stream) {
     describe();
   };
   stream.on("forward", (frame) => {
+    if (frame.preview) return; // a picture of the run while it trains: its cursor did not move
     if (frame.t + 1 < frame.seq_len) Object.assign(cycle, { next: "forward", t: frame.t + 1 });
     else Object.assign(cycle, { next: "backward", t: frame.seq_len - 1 });
     describe();
   });
   stream.on("backward", (frame) => {
+    if (frame.preview) return;
     Object.assign(cycle, frame.t > 0 ? { next: "backward", t: frame.t - 1 } : { next: "update", t: 0 });
     describe();
   });
@@ -231,6 +233,7 @@ export function mount(root, stream) {
     if (!frame.replay) setJob(null); // configure, reset and import stop play and training
   });
   stream.on("sequence", (frame) => {
+    if (frame.preview) return;
     startCycle(frame);
     if (frame.replay) return;
     cycle.iteration = frame.iteration;
