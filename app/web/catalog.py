@@ -7,6 +7,7 @@ and compressed once and revalidated by its ETag: a repeat visit gets a 304, not 
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
@@ -15,7 +16,7 @@ from app.tasks import describe_presets, describe_tasks
 from app.web.assets import REVALIDATE, Encoded
 
 router = APIRouter(prefix="/api")
-JSON = {200: {"content": {"application/json": {}}}}
+JSON: dict[int | str, dict[str, Any]] = {200: {"content": {"application/json": {}}}}
 
 
 @cache
