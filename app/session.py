@@ -93,6 +93,7 @@ class Session:
         """Announce the iteration about to be unrolled (its first sequence)."""
         return presenter.sequence_frame(self.run.task, self.iteration)
 
+    @_quiet_overflow
     def spectrum(self) -> SpectrumFrame:
         """Eigenvalues and singular values of the recurrent matrix, with the Pascanu bound."""
         return presenter.spectrum_frame(self.run, self.iteration.number)
