@@ -104,3 +104,19 @@ def test_hiding_panels_keeps_the_layout(
     assert min(widths["panels"]) > 300  # no panel squeezed into a sliver
     for area in hide.split(","):
         assert page.locator(f"[data-area={area}]").first.is_hidden()
+
+
+def test_every_lesson_card_s_equations_fit_their_box(page: Any, live_server: LiveServer) -> None:
+    page.goto(f"{live_server.http}/lessons?card=1")
+    page.wait_for_selector(".topbar .badge[data-state=open]")
+    clipped = page.evaluate(
+        """[...document.querySelectorAll('article[data-card]')].flatMap((card) => {
+             card.hidden = false; // each card in turn, as the page shows it
+             const wide = [...card.querySelectorAll('.equation-box')]
+               .filter((box) => box.scrollWidth > box.clientWidth + 1)
+               .map(() => card.dataset.card);
+             card.hidden = true;
+             return wide;
+           })"""
+    )
+    assert clipped == []
