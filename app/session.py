@@ -25,6 +25,7 @@ from app.protocol import (
     Limits,
     Number,
     ProgressFrame,
+    ReplayFrame,
     RunConfig,
     SampleFrame,
     SequenceFrame,
@@ -92,6 +93,7 @@ class Session:
         """Announce the iteration about to be unrolled (its first sequence)."""
         return presenter.sequence_frame(self.run.task, self.iteration)
 
+    @_quiet_overflow
     def spectrum(self) -> SpectrumFrame:
         """Eigenvalues and singular values of the recurrent matrix, with the Pascanu bound."""
         return presenter.spectrum_frame(self.run, self.iteration.number)
@@ -150,6 +152,26 @@ class Session:
     def evaluate(self) -> dict[str, Number]:
         """Metrics on the held-out split: "predict on unseen data", the loop's last step."""
         return presenter.metrics_frame(evaluate(self.run))
+
+    @_quiet_overflow
+    def replay(self) -> ReplayFrame:
+        """The iteration in progress run whole, forward then BPTT, on a copy of the cursor: the
+        views' picture of a run while and after it trains. The run itself does not move."""
+        shadow = Stepper(self.run)  # the same batch and weights; nothing of the run changes
+        it, task = shadow.iteration, self.run.task
+        forward = []
+        while shadow.next_move == "forward":
+            forward.append(presenter.forward_frame(task, it, shadow.step_forward()))
+        backward = []
+        while shadow.next_move == "backward":
+            backward.append(presenter.backward_frame(it, shadow.step_backward()))
+        return ReplayFrame.model_construct(
+            type="replay",
+            iteration=it.number,
+            sequence=presenter.sequence_frame(task, it),
+            forward=forward,
+            backward=backward,
+        )
 
     # ----------------------------------------------------------------- starting over
 

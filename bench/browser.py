@@ -1,7 +1,11 @@
-"""The playground in headless Chromium at T=50, H=64: frame rate, main-thread work, step latency.
+"""The playground in headless Chromium: page weight and first draw, then frame rate at T=50, H=64.
 
-Starts the real server (child process, loopback), opens the playground on a character language
-model with 50 steps and 64 hidden units at 1280x720, then:
+Starts the real server (child process, loopback). First it visits / with a cold cache, then
+again with the cache warm, and prints the bytes each visit transferred (HTTP bodies and headers
+as received, compressed; the websocket's frames counted apart) and the time from navigation to
+the first drawn network (the page's performance mark "unroll:network-drawn"), over a few fresh
+browser contexts. Then it opens the playground on a character language model with 50 steps and
+64 hidden units at 1280x720 and:
 
 - plays at each speed for a few seconds and prints the browser's frame rate (requestAnimationFrame
   callbacks per second), the frames the page drew (renders per second), the page's own render
@@ -124,6 +128,51 @@ def measure_play(page: Page, cdp: Any, speed: float, seconds: float) -> None:
     print(f"    costliest frame {worst['ms']:.1f} ms: {', '.join(worst['renders'])}")
 
 
+def visit(page: Page, cdp: Any, url: str) -> dict[str, float]:
+    """Load a page and let it settle; what crossed the network and when the network was drawn."""
+    http: list[int] = []
+    socket: list[int] = []
+
+    def finished(event: dict[str, Any]) -> None:
+        http.append(event["encodedDataLength"])
+
+    def frame(event: dict[str, Any]) -> None:
+        socket.append(len(event["response"]["payloadData"]))
+
+    cdp.on("Network.loadingFinished", finished)
+    cdp.on("Network.webSocketFrameReceived", frame)
+    page.goto(url)
+    page.wait_for_function("performance.getEntriesByName('unroll:network-drawn').length > 0")
+    page.wait_for_function("window.Plotly && window.unroll.frameStats.pending === 0")
+    page.wait_for_load_state("networkidle")
+    drawn = page.evaluate("performance.getEntriesByName('unroll:network-drawn')[0].startTime")
+    cdp.remove_listener("Network.loadingFinished", finished)
+    cdp.remove_listener("Network.webSocketFrameReceived", frame)
+    return {"http": sum(http), "socket": sum(socket), "drawn_ms": drawn}
+
+
+def measure_visits(browser: Any, base: str, query: str, contexts: int) -> None:
+    """First (cold cache) and repeat visits to the playground, in fresh browser contexts."""
+    first, repeat = [], []
+    for _ in range(contexts):
+        context = browser.new_context(viewport={"width": 1280, "height": 720})
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        first.append(visit(page, cdp, base + query))
+        repeat.append(visit(page, cdp, base + query))
+        context.close()
+    for name, visits in (("first visit (cold cache)", first), ("repeat visit", repeat)):
+        http = statistics.median(v["http"] for v in visits)
+        socket = statistics.median(v["socket"] for v in visits)
+        drawn = sorted(v["drawn_ms"] for v in visits)
+        print(
+            f"{name}: {http / 1000:.1f} kB over HTTP, {socket / 1000:.1f} kB websocket frames; "
+            f"network drawn {statistics.median(drawn):.0f} ms after navigation "
+            f"(runs: {', '.join(f'{d:.0f}' for d in drawn)})"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="per speed")
@@ -132,11 +181,13 @@ def main() -> None:
     parser.add_argument("--query", default="?preset=text&seq_len=50&hidden_size=64")
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=720)
+    parser.add_argument("--visits", type=int, default=3, help="fresh contexts for page weight")
     args = parser.parse_args()
 
     with running_server(UNROLL_MAX_COMMANDS_PER_SECOND="200") as server, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
+            measure_visits(browser, f"http://127.0.0.1:{server.port}", "/", args.visits)
             page = browser.new_page(viewport={"width": args.width, "height": args.height})
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))

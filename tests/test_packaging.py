@@ -88,7 +88,8 @@ def test_non_editable_install_serves_pages_and_static_files(tmp_path: Path) -> N
         assert status == 200 and b'"ok"' in body
         status, page = fetch(base + "/")
         assert status == 200 and b'data-view="unrolled"' in page
-        for asset in ("/static/js/main.js", "/static/css/app.css", "/vendor/plotly.min.js"):
+        bundle = "/static/vendor/plotly/plotly-cartesian.min.js"
+        for asset in ("/static/js/main.js", "/static/css/app.css", bundle):
             status, body = fetch(base + asset)
             assert status == 200 and body, asset
     finally:

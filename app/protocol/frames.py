@@ -116,6 +116,17 @@ class SequenceFrame(Strict):
     )
 
 
+class ReplayFrame(Strict):
+    """The iteration in progress run whole at the current weights, the run itself untouched: while
+    and after training, what the latest sequence's forward and backward passes look like."""
+
+    type: Literal["replay"] = "replay"
+    iteration: int
+    sequence: SequenceFrame
+    forward: list[ForwardFrame] = Field(description="every forward step, t = 0 .. T-1")
+    backward: list[BackwardFrame] = Field(description="every BPTT step, from t = T-1 down")
+
+
 class ProgressFrame(Strict):
     """Training progress, sent every few iterations while training runs."""
 
@@ -232,7 +243,9 @@ class Ack(Strict):
 
 
 # Grouped by what they show; the tags keep this order (FRAME_TYPES, static/js/protocol.js).
-RunFrame = Hello | SequenceFrame | ForwardFrame | BackwardFrame | UpdateFrame | ProgressFrame
+RunFrame = (
+    Hello | SequenceFrame | ForwardFrame | BackwardFrame | UpdateFrame | ProgressFrame | ReplayFrame
+)
 InstrumentFrame = SpectrumFrame | DiagnosticsFrame | SampleFrame | ExportFrame
 ReplyFrame = RoomFrame | RoomClosed | Error | Ack
 Frame = Annotated[RunFrame | InstrumentFrame | ReplyFrame, Field(discriminator="type")]

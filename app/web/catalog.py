@@ -1,34 +1,41 @@
-"""What the pages offer: the lesson tasks and their presets, from app.tasks."""
+"""What the pages offer: the lesson tasks and their presets, from app.tasks.
+
+Both lists are fixed for the life of the process and every page fetches them, so each is encoded
+and compressed once and revalidated by its ETag: a repeat visit gets a 304, not 70 kB again.
+"""
 
 from __future__ import annotations
 
 from functools import cache
 from typing import Any
 
-from fastapi import APIRouter
+import orjson
+from fastapi import APIRouter, Request, Response
 
 from app.tasks import describe_presets, describe_tasks
+from app.web.assets import REVALIDATE, Encoded
 
 router = APIRouter(prefix="/api")
+JSON: dict[int | str, dict[str, Any]] = {200: {"content": {"application/json": {}}}}
 
 
 @cache
-def _tasks() -> list[dict[str, Any]]:
-    return describe_tasks()
+def _tasks() -> Encoded:
+    return Encoded.of(orjson.dumps(describe_tasks()), "application/json")
 
 
 @cache
-def _presets() -> list[dict[str, Any]]:
-    return describe_presets()
+def _presets() -> Encoded:
+    return Encoded.of(orjson.dumps(describe_presets()), "application/json")
 
 
-@router.get("/tasks")
-async def tasks() -> list[dict[str, Any]]:
+@router.get("/tasks", responses=JSON)
+async def tasks(request: Request) -> Response:
     """Every lesson task: architecture, inputs, head, vocabularies and its lesson text."""
-    return _tasks()
+    return _tasks().response(request.headers, REVALIDATE, request.method)
 
 
-@router.get("/presets")
-async def presets() -> list[dict[str, Any]]:
+@router.get("/presets", responses=JSON)
+async def presets(request: Request) -> Response:
     """Every preset: a task with a run configuration that works out of the box, and its lesson."""
-    return _presets()
+    return _presets().response(request.headers, REVALIDATE, request.method)

@@ -27,6 +27,7 @@ log = logging.getLogger("unroll.live")
 
 TRAIN_CHUNK_SECONDS = 0.05  # a pause during training takes effect within about this long
 SPECTRUM_INTERVAL_SECONDS = 0.5  # eigenvalues of a 256x256 W_hh cost tens of ms: not per chunk
+REPLAY_INTERVAL_SECONDS = 2.0  # a whole sequence's frames (~200 kB at T=50, H=64) while training
 
 # Where a command's session work runs: a worker thread keeps the event loop free for every other
 # client and room (a BPTT step of a big model, its Jacobian's SVD, takes tens of ms); the loop
@@ -132,6 +133,7 @@ class Driver:
         session = self.session
         chunk, done = 1, 0
         spectrum_due = 0.0
+        replay_due = anyio.current_time() + REPLAY_INTERVAL_SECONDS
         while done < command.iterations and not self.stop.done():
             size = min(chunk, command.iterations - done)
             started = anyio.current_time()
@@ -141,10 +143,17 @@ class Driver:
             if started >= spectrum_due:
                 self.sink.deliver(await self.locked(session.spectrum, where=where), droppable=True)
                 spectrum_due = started + SPECTRUM_INTERVAL_SECONDS
+            if started >= replay_due:  # the views show the latest sequence, not a blank
+                self.sink.deliver(await self.locked(session.replay, where=where), droppable=True)
+                replay_due = started + REPLAY_INTERVAL_SECONDS
             elapsed = anyio.current_time() - started
             chunk = max(1, min(4 * chunk, int(size * TRAIN_CHUNK_SECONDS / max(elapsed, 1e-6))))
             await anyio.sleep(0)
-        self._show(await self.locked(lambda: [session.sequence(), session.spectrum()], where=where))
+        self._show(
+            await self.locked(
+                lambda: [session.sequence(), session.spectrum(), session.replay()], where=where
+            )
+        )
 
 
 def _within_train_cap(command: p.Train, settings: Settings) -> None:

@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.web import api, catalog, classroom, lesson_pages, live, pages
+from app.web.assets import IMMUTABLE, REVALIDATE, load_assets
 from app.web.broker import make_broker
 from app.web.paths import asset_dir
 from app.web.rooms.registry import Rooms
@@ -42,5 +42,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog.router)
     app.include_router(live.router)
     app.include_router(classroom.router)
-    app.mount("/static", StaticFiles(directory=asset_dir("static")), name="static")
+    # Pages link /static/<version>/... (url_for "static"): cached for good, as any change to the
+    # tree changes the version. The plain /static/... answers too, revalidated by its ETag.
+    assets = load_assets(asset_dir("static"))
+    app.mount(f"/static/{assets.version}", assets.app(IMMUTABLE), name="static")
+    app.mount("/static", assets.app(REVALIDATE), name="static-latest")
     return app

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from app import __version__
 from app import protocol as p
-from app.web.paths import asset_dir, plotly_js
+from app.web.assets import compressed
+from app.web.paths import asset_dir
 
 router = APIRouter()
 templates = Jinja2Templates(directory=str(asset_dir("templates")))
@@ -57,29 +59,29 @@ def config_fields(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 CONFIG_FIELDS = config_fields(run_config_schema())
+# The vendored plotly.js partial bundle (scripts/vendor-plotly): charts load it once the page's
+# first view is drawn, checked against its pinned hash (Subresource Integrity).
+PLOTLY = json.loads((asset_dir("static") / "vendor" / "plotly" / "manifest.json").read_text())
 templates.env.globals.update(
     config_fields=CONFIG_FIELDS,
     run_config={"fields": CONFIG_FIELDS, "labels": OPTION_LABELS},
     option_labels=OPTION_LABELS,
+    plotly=PLOTLY,
 )
 
 
+def render(request: Request, name: str, context: dict[str, Any]) -> Response:
+    """A page from its template, compressed for the client."""
+    page = templates.TemplateResponse(request, name, {"version": __version__, **context})
+    return compressed(page, request.headers)
+
+
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-async def playground(request: Request) -> HTMLResponse:
+async def playground(request: Request) -> Response:
     """The playground: watch an RNN unroll, predict and learn.
 
     ?presenter=1 and ?embed=1 are applied to the page as served, so it never flashes the
     full layout before the script applies them.
     """
     flags = {name: request.query_params.get(name) == "1" for name in ("presenter", "embed")}
-    return templates.TemplateResponse(request, "playground.html", {"version": __version__, **flags})
-
-
-@router.get("/vendor/plotly.min.js", include_in_schema=False)
-async def plotly_bundle() -> FileResponse:
-    """plotly.js from the installed `plotly` package."""
-    return FileResponse(
-        plotly_js(),
-        media_type="text/javascript",
-        headers={"Cache-Control": "public, max-age=86400"},
-    )
+    return render(request, "playground.html", flags)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import plotly
-
 _PACKAGE = Path(__file__).resolve().parent.parent  # app/
 _CHECKOUT = _PACKAGE.parent
 
@@ -16,8 +14,3 @@ def asset_dir(name: str) -> Path:
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"cannot find the {name}/ directory of Unroll")
-
-
-def plotly_js() -> Path:
-    """The plotly.js bundle shipped inside the installed `plotly` package (no CDN)."""
-    return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"

@@ -26,6 +26,10 @@ export const PALETTE = {
   faint: "#9ecae1",
 };
 
+// The same hues for text, dark enough to read (4.5:1) on white and on the panels' tints.
+export const EXPLODING_TEXT = "#a84f05";
+export const VANISHING_TEXT = "#6a5d9c";
+
 const STOPS = [
   [-1, PALETTE.negativeEnd],
   [-0.5, PALETTE.negative],

@@ -37,3 +37,17 @@ export function inputLabels(frame) {
 export function isNonFinite(x) {
   return typeof x === "number" && !Number.isFinite(x);
 }
+
+const SUPERSCRIPT = "⁰¹²³⁴⁵⁶⁷⁸⁹";
+
+export function superscript(n) {
+  return String(n).replace(/[-\d]/g, (c) => (c === "-" ? "⁻" : SUPERSCRIPT[Number(c)]));
+}
+
+// A large or tiny number as a short label, "4.0·10³⁸" (axis ends, multipliers).
+export function powerOfTen(x, digits = 1) {
+  if (!Number.isFinite(x) || x === 0) return formatNumber(x, 0);
+  const exponent = Math.floor(Math.log10(Math.abs(x)));
+  const mantissa = x / 10 ** exponent;
+  return `${mantissa.toFixed(digits).replace("-", "−")}·10${superscript(exponent)}`;
+}

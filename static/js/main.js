@@ -22,6 +22,7 @@ import * as settings from "./views/settings.js";
 import * as spectrum from "./views/spectrum.js";
 import * as status from "./views/status.js";
 import * as stepLoss from "./views/step_loss.js";
+import * as summary from "./views/summary.js";
 import * as training from "./views/training.js";
 import * as transport from "./views/transport.js";
 import * as unrolled from "./views/unrolled.js";
@@ -49,6 +50,7 @@ const views = {
   io: [io, live],
   equations: [equations, live],
   status: [status, live],
+  summary: [summary, timeline],
   modes: [modes, live],
   help: [help, live],
 };

@@ -32,6 +32,7 @@ export const FRAME_TYPES = [
   "backward",
   "update",
   "progress",
+  "replay",
   "spectrum",
   "diagnostics",
   "sample",

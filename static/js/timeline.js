@@ -6,6 +6,10 @@
 // first forward step, or training): the server announces the next sequence at once, but a class
 // wants to look at the finished iteration first.
 //
+// While and after training, the server sends a "replay": the iteration in progress run whole at
+// the current weights. It is shown like the steps of that iteration, each frame marked `preview`
+// (the transport keeps the run's real cursor), until the run's next real step starts it over.
+//
 // Events: the frames it shows, "status" (the live stream's), and "change" (itself) whenever its
 // frames or position change.
 
@@ -25,6 +29,7 @@ export class Timeline extends Emitter {
     this.frames = []; // forward, backward and update frames of that iteration, in order
     this.position = null; // null: live; else how many of `frames` are shown
     this.next = null; // the next iteration's sequence, held while the finished one is shown
+    this.previewing = false; // the frames shown are a replay's, not the run's own steps
     live.on("frame", (frame) => this.receive(frame));
     live.on("status", (status) => this.emit("status", status));
   }
@@ -77,6 +82,9 @@ export class Timeline extends Emitter {
       case "progress":
         if (this.next) this.begin(this.next);
         break;
+      case "replay":
+        this.preview(frame);
+        return;
       default:
         break;
     }
@@ -84,18 +92,30 @@ export class Timeline extends Emitter {
       this.show(frame);
       return;
     }
-    if (frame.type === "forward" && this.next) this.begin(this.next);
+    if (frame.type === "forward" && (this.next || this.previewing)) this.begin(this.next ?? { ...this.opening, preview: false });
     this.frames.push(frame);
     if (this.position === null) this.show(frame);
     this.changed();
   }
 
   begin(frame) {
-    this.opening = frame;
+    this.opening = frame.preview ? frame : { ...frame, preview: false };
     this.frames = [];
     this.position = null;
     this.next = null;
-    this.show(frame);
+    this.previewing = Boolean(frame.preview);
+    this.show(this.opening);
+    this.changed();
+  }
+
+  // A replay: its sequence, then all its steps, as if stepped (see the top of this file).
+  preview(replay) {
+    this.begin({ ...replay.sequence, preview: true });
+    for (const step of [...replay.forward, ...replay.backward]) {
+      const frame = { ...step, preview: true };
+      this.frames.push(frame);
+      this.show(frame);
+    }
     this.changed();
   }
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,6 +56,26 @@ def page(browser: object, live_server: object) -> Iterator[object]:
     yield page
     context.close()
     assert not errors, f"console errors: {errors}"
+
+
+@pytest.fixture
+def sized_page(browser: Any, live_server: object) -> Iterator[Callable[..., Any]]:
+    """A page of a given viewport (and media features), failing the test on console errors."""
+    opened: list[tuple[Any, list[str]]] = []
+
+    def open_one(width: int, height: int, **options: Any) -> Any:
+        context = browser.new_context(viewport={"width": width, "height": height}, **options)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        opened.append((context, errors))
+        return page
+
+    yield open_one
+    for context, errors in opened:
+        context.close()
+        assert not errors, f"console errors: {errors}"
 
 
 def screenshot(page: object, name: str, *, full_page: bool = True) -> Path:

@@ -1,4 +1,4 @@
-"""Plain HTTP: health, pages, static files and the local plotly.js."""
+"""Plain HTTP: health, pages and static files."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from app import __version__
-from app.web.paths import plotly_js
 
 
 def test_healthz_reports_status_and_version(client: TestClient) -> None:
@@ -36,16 +35,9 @@ def test_playground_page_renders_and_loads_only_local_assets(client: TestClient)
         assert client.get(path).status_code == 200, path
 
 
-def test_plotly_is_served_from_the_installed_package(client: TestClient) -> None:
-    response = client.get("/vendor/plotly.min.js")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/javascript")
-    assert response.content == plotly_js().read_bytes()
-
-
 STATIC = Path(__file__).resolve().parents[2] / "static"
 TEMPLATES = STATIC.parent / "templates"
-MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
+MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css", ".json": "application/json"}
 IMPORT = re.compile(r'^import\s+(?:\{([^}]*)\}\s+from\s+|\*\s+as\s+\w+\s+from\s+)?"([^"]+)";', re.M)
 EXPORT = re.compile(r"^export\s+(?:async\s+)?(?:const|let|function|class)\s+(\w+)", re.M)
 RE_EXPORT = re.compile(r"^export\s+\{([^}]*)\}", re.M)
@@ -60,14 +52,17 @@ def _exports(module: Path) -> set[str]:
 
 
 def test_every_static_file_is_served_with_its_type(client: TestClient) -> None:
-    files = sorted(path for path in STATIC.rglob("*") if path.is_file())
+    files = sorted(path for path in STATIC.rglob("*") if path.is_file() and path.suffix != ".br")
     assert len(files) > 50
     for path in files:
         relative = path.relative_to(STATIC).as_posix()
         response = client.get(f"/static/{relative}")
         assert response.status_code == 200, relative
-        assert response.headers["content-type"].startswith(MEDIA_TYPES[path.suffix]), relative
+        media_type = MEDIA_TYPES.get(path.suffix, "text/plain")  # LICENSE
+        assert response.headers["content-type"].startswith(media_type), relative
         assert response.content == path.read_bytes(), relative
+    brotli_form = "/static/vendor/plotly/plotly-cartesian.min.js.br"
+    assert client.get(brotli_form).status_code == 404  # an encoding of its sibling, not a file
 
 
 def test_every_module_import_resolves_to_a_file_that_exports_the_names() -> None:
@@ -88,7 +83,9 @@ def test_every_module_import_resolves_to_a_file_that_exports_the_names() -> None
 def test_every_page_script_is_a_static_module(client: TestClient) -> None:
     pages = ["/", "/lab", "/gallery", "/lessons", "/room"]
     scripts = {
-        s for page in pages for s in re.findall(r'src="/static/([^"]+)"', client.get(page).text)
+        s
+        for page in pages
+        for s in re.findall(r'src="/static/[0-9a-f]{12}/([^"]+)"', client.get(page).text)
     }
     assert {"js/main.js", "js/lab/main.js", "js/gallery/main.js", "js/lessons/main.js"} <= scripts
     for script in scripts:

@@ -178,7 +178,7 @@ export function mount(root, stream) {
     build(frame);
   });
   stream.on("sequence", onSequence);
-  stream.on("forward", (frame) => {
+  const forward = (frame) => {
     const step = steps[frame.t];
     if (!step) return;
     for (const s of steps) s.g.classList.remove("active");
@@ -197,8 +197,8 @@ export function mount(root, stream) {
       step.out.classList.toggle("wrong", Boolean(best) && !right);
       step.loss.textContent = formatNumber(frame.loss, 2);
     }
-  });
-  stream.on("backward", (frame) => {
+  };
+  const backward = (frame) => {
     const step = steps[frame.t];
     if (!step) return;
     for (const s of steps) s.g.classList.remove("active");
@@ -210,5 +210,14 @@ export function mount(root, stream) {
       step.recur.style.stroke = colour;
       step.recur.style.strokeWidth = `${Math.max(1.5, Math.min(6, 3 + Math.log10(Math.max(frame.dh_norm, 1e-12))))}px`;
     }
+  };
+  stream.on("forward", forward);
+  stream.on("backward", backward);
+  // While and after training: the latest sequence run whole at the current weights.
+  stream.on("replay", (replay) => {
+    build(replay.sequence);
+    replay.forward.forEach(forward);
+    replay.backward.forEach(backward);
+    for (const s of steps) s.g.classList.remove("active");
   });
 }

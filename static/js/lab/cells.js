@@ -4,6 +4,7 @@
 
 import { Emitter } from "../emitter.js";
 import { batched } from "../frame_batcher.js";
+import { emptyNote, react } from "../plot.js";
 import { formatNumber } from "../protocol.js";
 import { optionLabel, optionsOf } from "../run_config.js";
 import { mountFlow, times } from "./flow.js";
@@ -106,6 +107,7 @@ export function mountCells(section, options = {}) {
   const renderMse = batched(() => {
     let last = 100;
     for (const points of mse) if (points.length) last = Math.max(last, points.at(-1).iteration);
+    const anyMse = mse.some((points) => points.length > 0);
     const traces = cells.map((c, i) => ({
       type: "scatter", mode: "lines+markers", name: c.label,
       x: mse[i].map((p) => p.iteration), y: mse[i].map((p) => (Number.isFinite(p.mse) && p.mse > 0 ? p.mse : null)),
@@ -116,12 +118,13 @@ export function mountCells(section, options = {}) {
       type: "scatter", mode: "lines", name: "constant answer", x: [0, last], y: [BASELINE_MSE, BASELINE_MSE],
       line: { color: "#5b6573", width: 1.5, dash: "dash" }, hoverinfo: "skip",
     });
-    window.Plotly.react(msePlot, traces, baseLayout({
+    react(msePlot, traces, baseLayout({
       showlegend: true,
       legend: { orientation: "h", x: 1, xanchor: "right", y: 1.02, yanchor: "bottom" },
       margin: { l: 64, r: 14, t: 28, b: 44 },
       xaxis: { title: { text: "iteration" }, gridcolor: GRID, fixedrange: true, range: [0, last] },
-      yaxis: { title: { text: "MSE (log)" }, type: "log", dtick: 1, exponentformat: "power", gridcolor: GRID, fixedrange: true },
+      yaxis: { title: { text: "MSE (log)" }, type: "log", dtick: 1, exponentformat: "power", gridcolor: GRID, fixedrange: true, ...(anyMse ? {} : { range: [-2.3, 0.2] }) },
+      annotations: anyMse ? [] : [emptyNote("press “train 2000 iterations”")],
       uirevision: "mse",
     }), PLOT_CONFIG);
   });

@@ -5,7 +5,9 @@
 //   ||dL_T/dh_k|| <= ||dL_T/dh_T|| · Π ||J_t||  <=  ||dL_T/dh_T|| · (γ σ_max(W_hh))^(T-k)
 
 import { Emitter } from "../emitter.js";
+import { powerOfTen } from "../format.js";
 import { batched } from "../frame_batcher.js";
+import { emptyNote, react } from "../plot.js";
 import { formatNumber } from "../protocol.js";
 import { GRID, MUTED, PLOT_CONFIG, baseLayout, logTicks } from "./palette.js";
 
@@ -136,10 +138,11 @@ export function mountFlow(root, series, options = {}) {
         text: `${s.label}: ${why}`, showarrow: false, font: { size: 14, color: s.colour }, bgcolor: "rgba(255,255,255,0.85)",
       });
     });
+    if (!summaries.some((summary, i) => summary && visible[i])) notes.push(emptyNote("measuring…"));
     const layout = baseLayout({
       annotations: notes,
       xaxis: {
-        title: { text: options.xTitle ?? "distance T − k (steps back from the loss)" },
+        title: { text: options.xTitle ?? "steps back from the loss, T − k" },
         range: [-0.5, maxT + 0.5], zeroline: false, gridcolor: GRID, fixedrange: true,
       },
       yaxis: {
@@ -150,7 +153,7 @@ export function mountFlow(root, series, options = {}) {
       },
       uirevision: "flow",
     });
-    window.Plotly.react(plot, traces, layout, PLOT_CONFIG);
+    react(plot, traces, layout, PLOT_CONFIG);
     plot.dataset.drawn = String(Number(plot.dataset.drawn ?? 0) + 1);
   });
 
@@ -184,18 +187,10 @@ export function mountFlow(root, series, options = {}) {
   });
 }
 
-// "1.5e-6", "+∞", "NaN": a ratio as a short multiplier.
+// "1.5·10⁻⁶", "+∞", "NaN": a ratio as a short multiplier.
 export function times(x) {
   if (!Number.isFinite(x)) return formatNumber(x);
   if (x === 0) return "0";
-  if (x >= 1e4 || x < 1e-2) {
-    const exponent = Math.floor(Math.log10(x));
-    const mantissa = x / 10 ** exponent;
-    return `${mantissa.toFixed(1)}·10${superscript(exponent)}`;
-  }
+  if (x >= 1e4 || x < 1e-2) return powerOfTen(x);
   return x >= 10 ? x.toFixed(0) : x.toPrecision(2);
-}
-
-export function superscript(n) {
-  return String(n).replace(/[-\d]/g, (c) => "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"[c === "-" ? 0 : Number(c) + 1]);
 }

@@ -292,8 +292,11 @@ async function runUpdates(count) {
   await Promise.all(
     active().map((name) =>
       guarded(name, async () => {
-        for (let i = 0; i < count && !job.stopped; i++) await runs[name].request("finish_iteration");
-        await runs[name].request("diagnose");
+        // Measured again after every update: the charts and the sentences follow the training.
+        for (let i = 0; i < count && !job.stopped; i++) {
+          await runs[name].request("finish_iteration");
+          await runs[name].request("diagnose");
+        }
       }),
     ),
   );

@@ -26,13 +26,24 @@ export function baseLayout(extra = {}) {
   };
 }
 
-export const PLOT_CONFIG = { displaylogo: false, responsive: true, displayModeBar: false };
+export const PLOT_CONFIG = { displaylogo: false, responsive: true, displayModeBar: false, showSendToCloud: false };
 
-// Log-axis ticks: powers of ten once the data span a few decades, else 1, 2, 5 (never 2 to 9).
+// Log-axis ticks: 1, 2, 3, 5 times powers of ten written out (0.2, 0.5, 1) within a decade or
+// two; powers of ten, at most about five of them, beyond. No data yet: a fixed 0.1 to 10,
+// labelled at the powers of ten only.
 export function logTicks(lo, hi) {
   const span = hi - lo;
-  if (!Number.isFinite(span) || span < 2) return { dtick: "D2" };
-  return { dtick: Math.max(1, Math.ceil(span / 6)) };
+  if (!Number.isFinite(span)) return { dtick: 1, range: [-1.3, 1.3], autorange: false };
+  if (span >= 1.5) return { dtick: Math.max(1, Math.ceil(span / 5)) };
+  const values = [];
+  for (let k = Math.floor(lo) - 1; k <= Math.ceil(hi); k++) {
+    for (const m of [1, 2, 3, 5]) {
+      const v = m * 10 ** k;
+      if (Math.log10(v) >= lo - 0.15 && Math.log10(v) <= hi + 0.15) values.push(v);
+    }
+  }
+  const text = (v) => (v >= 0.01 && v < 1e4 ? String(Number(v.toPrecision(1))) : v.toExponential(0));
+  return { tickmode: "array", tickvals: values, ticktext: values.map(text) };
 }
 
 // [log10 min, log10 max] of the positive finite values of some arrays.

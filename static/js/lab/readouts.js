@@ -38,7 +38,7 @@ export function readoutTable(root, series, charts) {
       const cells = [
         s.label,
         spec ? formatNumber(spec.spectral_radius, 2) : "…",
-        spec ? formatNumber(spec.largest_singular_value, 2) : "…",
+        flow ? formatNumber(flow.sigma, 2) : "…", // the measurement's own, as the prose quotes it
         spec ? formatNumber(1 / spec.gamma, 2) : "…",
         flow ? formatNumber(flow.saturation, 2) : "…",
         flow && cell === "rnn" ? `×${times(flow.boundRatio)}` : "—",

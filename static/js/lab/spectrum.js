@@ -3,6 +3,7 @@
 // for vanishing gradients; σ_max > 1/γ is necessary for exploding ones.
 
 import { batched } from "../frame_batcher.js";
+import { react } from "../plot.js";
 import { formatNumber } from "../protocol.js";
 import { GRID, INK, MUTED, PLOT_CONFIG, baseLayout } from "./palette.js";
 
@@ -78,7 +79,7 @@ export function mountSpectrum(root, series) {
       annotations,
       uirevision: "spectrum",
     });
-    window.Plotly.react(plot, traces, layout, PLOT_CONFIG);
+    react(plot, traces, layout, PLOT_CONFIG);
     plot.dataset.drawn = String(Number(plot.dataset.drawn ?? 0) + 1);
   });
 

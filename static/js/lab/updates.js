@@ -3,6 +3,7 @@
 // not applied; it is drawn as a cross at the top of the chart, never silently left out.
 
 import { batched } from "../frame_batcher.js";
+import { emptyNote, react } from "../plot.js";
 import { formatNumber } from "../protocol.js";
 import { GRID, PLOT_CONFIG, baseLayout, logExtent, logTicks } from "./palette.js";
 
@@ -79,17 +80,19 @@ export function mountUpdates(root, series) {
         },
       );
     });
-    const xaxis = { title: { text: "iteration" }, gridcolor: GRID, fixedrange: true, rangemode: "tozero" };
+    // Autoranged with its padding: a tick label at the corner would meet the other axis's.
+    const xaxis = { title: { text: "iteration" }, gridcolor: GRID, fixedrange: true };
     const all = history.flat();
-    const lossTicks = logTicks(...logExtent(all.map((p) => p.loss), [lossCeiling]));
-    const normTicks = logTicks(...logExtent(all.map((p) => p.norm_before_clip), all.map((p) => p.after), [normCeiling]));
-    window.Plotly.react(lossPlot, lossTraces, baseLayout({
+    const lossTicks = logTicks(...logExtent(all.map((p) => p.loss), all.length ? [lossCeiling] : []));
+    const normTicks = logTicks(...logExtent(all.map((p) => p.norm_before_clip), all.map((p) => p.after), all.length ? [normCeiling] : []));
+    const empty = all.length ? [] : [emptyNote("no update yet: press “one update”")];
+    react(lossPlot, lossTraces, baseLayout({
       xaxis, yaxis: { title: { text: "loss (log)" }, type: "log", exponentformat: "power", gridcolor: GRID, fixedrange: true, ...lossTicks },
-      uirevision: "loss",
+      annotations: empty, uirevision: "loss",
     }), PLOT_CONFIG);
-    window.Plotly.react(normPlot, normTraces, baseLayout({
+    react(normPlot, normTraces, baseLayout({
       xaxis, yaxis: { title: { text: "‖g‖ (log)" }, type: "log", exponentformat: "power", gridcolor: GRID, fixedrange: true, ...normTicks },
-      uirevision: "norm",
+      annotations: empty, uirevision: "norm",
     }), PLOT_CONFIG);
     normPlot.dataset.drawn = String(Number(normPlot.dataset.drawn ?? 0) + 1);
   });

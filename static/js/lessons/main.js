@@ -16,6 +16,7 @@ import * as unrolled from "../views/unrolled.js";
 import { CARDS } from "./cards.js";
 
 const $ = (selector) => document.querySelector(selector);
+const PROGRESS_KEY = "unroll.lessons.done";
 const net = newRun(); // the playground's run
 const lab = newRun(); // the lab's run
 
@@ -73,7 +74,26 @@ const extraBox = card.querySelector("[data-role=extra]");
 const position = card.querySelector("[data-role=position]");
 const dots = card.querySelector("[data-role=dots]");
 const panes = [...document.querySelectorAll("[data-pane]")];
-const done = new Set();
+const done = new Set(savedProgress()); // cards done, kept across reloads in this browser
+
+// Progress lives in localStorage (nothing leaves the machine); a browser that refuses storage
+// just forgets it.
+function savedProgress() {
+  try {
+    const names = JSON.parse(localStorage.getItem(PROGRESS_KEY) ?? "[]");
+    return Array.isArray(names) ? names.filter((name) => CARDS.some((c) => c.name === name)) : [];
+  } catch {
+    return [];
+  }
+}
+
+function saveProgress() {
+  try {
+    localStorage.setItem(PROGRESS_KEY, JSON.stringify([...done]));
+  } catch {
+    // storage full or refused: the progress is kept for this visit only
+  }
+}
 let index = 0;
 let token = 0;
 let context = null;
@@ -94,6 +114,7 @@ function renderDots() {
       a.href = `?card=${i + 1}`;
       a.textContent = String(i + 1);
       a.title = articles.get(c.name).querySelector("h2").textContent;
+      a.setAttribute("aria-label", `card ${i + 1}: ${a.title}${done.has(c.name) ? " (done)" : ""}`);
       a.classList.toggle("done", done.has(c.name));
       if (i === index) a.setAttribute("aria-current", "step");
       a.addEventListener("click", (event) => {
@@ -124,6 +145,7 @@ function makeContext(mine, spec) {
     done() {
       if (!current() || done.has(spec.name)) return;
       done.add(spec.name);
+      saveProgress();
       taskBox.classList.add("done");
       card.dataset.done = "true";
       renderDots();
@@ -141,7 +163,10 @@ function makeContext(mine, spec) {
       await lab.request("diagnose");
     },
     async labUpdates(count) {
-      for (let i = 0; i < count && current(); i++) await lab.request("finish_iteration");
+      for (let i = 0; i < count && current(); i++) {
+        await lab.request("finish_iteration");
+        await lab.request("diagnose"); // the pane's charts and numbers follow the training
+      }
     },
     labDiagnose() {
       return lab.request("diagnose").catch((error) => say(error.message));

@@ -20,7 +20,7 @@ const tok = (token) => `“${escape(token === " " ? "␣" : token)}”`;
 
 export function mount(root, stream) {
   root.classList.add("cell-detail");
-  root.setAttribute("role", "dialog");
+  root.setAttribute("role", "region"); // disclosed by the network's step buttons
   root.setAttribute("aria-label", "the numbers of one step");
   root.hidden = true;
   let config = null;
@@ -101,7 +101,7 @@ export function mount(root, stream) {
     const f = forwards[selected];
     const b = backwards[selected];
     const head = `<header><h3>Step t = ${selected}${f ? `, input ${tok(inputText(f))}` : ""}${f?.phase ? ` (${f.phase})` : ""}</h3>` +
-      `<button type="button" data-action="close" title="close (Esc)">✕</button></header>`;
+      `<button type="button" data-action="close" title="close (Esc)" aria-label="close the step's numbers">✕</button></header>`;
     const body = f
       ? [...rnnLines(selected, f, forwards[selected - 1]), ...outputLines(selected, f), ...backwardLines(selected, b)]
       : [`<div class="eq muted">not computed yet: step forward to t = ${selected}</div>`];

@@ -3,10 +3,10 @@
 // 1e-3; orange: exploding, above 10), with ||dh_t/dh_{t-1}|| (the factor each step multiplies
 // the gradient by) beside it. Pascanu, Mikolov & Bengio (2013) explain both ends.
 
-import { GRADIENT_BANDS, PALETTE, gradientColour } from "../colors.js";
-import { batched } from "../frame_batcher.js";
+import { EXPLODING_TEXT, GRADIENT_BANDS, PALETTE, VANISHING_TEXT, gradientColour } from "../colors.js";
 import { formatNumber } from "../format.js";
-import { draw, legendElement, stepTicks } from "../plot.js";
+import { batched } from "../frame_batcher.js";
+import { BAND_MARGIN, LOG_CEILING, draw, legendElement, logAxis, logsOf, nonFiniteBand, stepTicks } from "../plot.js";
 
 const positive = (x) => (Number.isFinite(x) && x > 0 ? x : null);
 
@@ -26,10 +26,11 @@ export function mount(root, stream) {
 
   const render = batched(() => {
     const x = norms.map((_, t) => t);
-    const finite = [...norms, ...jacobians].filter((n) => positive(n) !== null).map(Math.log10);
-    const low = Math.floor(Math.min(GRADIENT_BANDS.vanishingBelow - 1, ...finite.map((l) => l - 0.5)));
-    const high = Math.ceil(Math.max(GRADIENT_BANDS.explodingAbove + 1, ...finite.map((l) => l + 0.5)));
+    const logs = logsOf(norms, jacobians);
+    const low = Math.max(-LOG_CEILING, Math.floor(Math.min(GRADIENT_BANDS.vanishingBelow - 1, ...logs.map((l) => l - 0.5))));
+    const high = Math.min(LOG_CEILING, Math.ceil(Math.max(GRADIENT_BANDS.explodingAbove + 1, ...logs.map((l) => l + 0.5))));
     const overflow = norms.map((n, t) => (n !== null && !Number.isFinite(n) ? t : null)).filter((t) => t !== null);
+    const band = nonFiniteBand(high);
     const traces = [
       {
         type: "scatter", mode: "lines+markers", name: "‖∂h_t/∂h_t−1‖", x, y: jacobians.map(positive),
@@ -45,24 +46,27 @@ export function mount(root, stream) {
     ];
     if (overflow.length) {
       traces.push({
-        type: "scatter", mode: "markers+text", name: "inf/NaN", x: overflow, y: overflow.map(() => 10 ** (high - 0.3)),
-        text: overflow.map((t) => (Number.isNaN(norms[t]) ? "NaN" : "∞")), textposition: "bottom center",
-        marker: { symbol: "triangle-up", size: 13, color: PALETTE.nonFinite }, hovertemplate: "t=%{x}: not finite<extra></extra>",
+        type: "scatter", mode: "markers", name: "inf/NaN", x: overflow, y: overflow.map(() => band.y),
+        marker: { symbol: "triangle-up", size: 13, color: PALETTE.nonFinite },
+        customdata: overflow.map((t) => formatNumber(norms[t])), hovertemplate: "t=%{x}: ‖∂L/∂h_t‖ = %{customdata}<extra></extra>",
       });
     }
-    const band = (y0, y1, colour) => ({ type: "rect", xref: "paper", x0: 0, x1: 1, yref: "y", y0, y1, fillcolor: colour, opacity: 0.13, line: { width: 0 }, layer: "below" });
+    const shade = (y0, y1, colour) => ({ type: "rect", xref: "paper", x0: 0, x1: 1, yref: "y", y0, y1, fillcolor: colour, opacity: 0.13, line: { width: 0 }, layer: "below" });
+    const label = (text, y, yanchor, colour) => ({ xref: "paper", x: 1, xanchor: "right", yref: "y", y, yanchor, text, showarrow: false, font: { color: colour } });
     draw(plot, traces, {
-      margin: { l: 64, r: 8, t: 8, b: 40 },
+      margin: { l: overflow.length ? BAND_MARGIN : 64, r: 8, t: 8, b: 40 },
       shapes: [
-        band(10 ** low, 10 ** GRADIENT_BANDS.vanishingBelow, PALETTE.vanishing),
-        band(10 ** GRADIENT_BANDS.explodingAbove, 10 ** high, PALETTE.exploding),
+        shade(10 ** low, 10 ** GRADIENT_BANDS.vanishingBelow, PALETTE.vanishing),
+        shade(10 ** GRADIENT_BANDS.explodingAbove, 10 ** high, PALETTE.exploding),
+        ...(overflow.length ? [band.shape] : []),
       ],
+      // Each band names itself at its own edge (bottom, top), so the names never meet.
       annotations: [
-        { xref: "paper", x: 1, yref: "y", y: GRADIENT_BANDS.vanishingBelow - 0.4, text: "vanishing", showarrow: false, xanchor: "right", font: { color: PALETTE.vanishing } },
-        { xref: "paper", x: 1, yref: "y", y: GRADIENT_BANDS.explodingAbove + 0.4, text: "exploding", showarrow: false, xanchor: "right", font: { color: PALETTE.exploding } },
+        label("vanishing", low, "bottom", VANISHING_TEXT),
+        label("exploding", high, "top", EXPLODING_TEXT),
       ],
       xaxis: { title: { text: "time step t" }, range: [-0.5, Math.max(T, 1) - 0.5], dtick: stepTicks(T) },
-      yaxis: { type: "log", title: { text: "norm (log scale)" }, range: [low, high], exponentformat: "power", dtick: high - low > 8 ? 2 : 1 },
+      yaxis: { ...logAxis(low, high, { band: overflow.length > 0 }), title: { text: "norm (log scale)" } },
     });
     const done = norms.map((n, t) => [t, n]).filter(([, n]) => n !== null);
     if (!done.length) {

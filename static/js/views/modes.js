@@ -2,6 +2,7 @@
 // knobs: F), embed (?embed=1: the run only, for an iframe in a course page), and areas hidden
 // for a lesson (?hide=controls,training,...: any data-area of the page).
 
+import { ownsKey } from "../keys.js";
 import { state } from "../page_state.js";
 
 export function mount(root) {
@@ -18,7 +19,7 @@ export function mount(root) {
   };
   presenter?.addEventListener("click", () => state.set({ presenter: !state.get("presenter") }));
   document.addEventListener("keydown", (event) => {
-    if (event.target.closest?.("input, select, textarea") || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (ownsKey(event) || event.ctrlKey || event.metaKey || event.altKey) return;
     if (event.key === "f" || event.key === "F") {
       event.preventDefault();
       state.set({ presenter: !state.get("presenter") });

@@ -3,9 +3,18 @@
 // |f'|: 1 for tanh), gradients must vanish (Pascanu, Mikolov & Bengio 2013).
 
 import { PALETTE } from "../colors.js";
+import { formatNumber, powerOfTen } from "../format.js";
 import { batched } from "../frame_batcher.js";
-import { formatNumber } from "../format.js";
 import { draw, finiteOrNull } from "../plot.js";
+
+// A huge spectrum (an exploded W_hh) is labelled only at its ends and 0, in short form: Plotly's
+// own labels for ±4×10³⁸ would run into each other and into the axis title. The vertical axis,
+// drawn to the same scale, names only 0.
+function ends(extent, vertical = false) {
+  if (extent < 1e3) return {};
+  if (vertical) return { tickvals: [0], ticktext: ["0"] };
+  return { tickvals: [-extent, 0, extent], ticktext: [powerOfTen(-extent), "0", powerOfTen(extent)] };
+}
 
 export function mount(root, stream) {
   const readout = document.createElement("dl");
@@ -26,7 +35,7 @@ export function mount(root, stream) {
     const s = latest;
     const re = s.eigenvalues_real.map(finiteOrNull);
     const im = s.eigenvalues_imag.map(finiteOrNull);
-    const extent = Math.ceil(2 * Math.max(1.2, ...re.filter((v) => v !== null).map((v) => Math.abs(v) * 1.1), ...im.filter((v) => v !== null).map((v) => Math.abs(v) * 1.1))) / 2;
+    const extent = Math.min(1e300, Math.ceil(2 * Math.max(1.2, ...re.filter((v) => v !== null).map((v) => Math.abs(v) * 1.1), ...im.filter((v) => v !== null).map((v) => Math.abs(v) * 1.1))) / 2);
     draw(
       plot,
       [{
@@ -37,8 +46,8 @@ export function mount(root, stream) {
       {
         margin: { l: 44, r: 8, t: 6, b: 40 },
         shapes: [{ type: "circle", xref: "x", yref: "y", x0: -1, x1: 1, y0: -1, y1: 1, line: { color: PALETTE.neutral, width: 1.5, dash: "dot" } }],
-        xaxis: { title: { text: "Re λ" }, range: [-extent, extent], zeroline: true },
-        yaxis: { title: { text: "Im λ" }, range: [-extent, extent], scaleanchor: "x", zeroline: true },
+        xaxis: { title: { text: "Re λ" }, range: [-extent, extent], zeroline: true, ...ends(extent) },
+        yaxis: { title: { text: "Im λ" }, range: [-extent, extent], scaleanchor: "x", zeroline: true, ...ends(extent, true) },
       },
     );
     const bound = 1 / s.gamma;

@@ -1,11 +1,12 @@
 // Per-step loss L_t as bars and their sum, L = Σ_t L_t, filled in as the forward pass moves.
 // The equation is text (cheap, every frame); the bars are a Plotly chart, redrawn at most ten
-// times a second. An infinite or NaN loss shows as a black bar marked ∞ or NaN.
+// times a second, on a log axis once a loss explodes. An infinite or NaN loss shows as a black
+// bar reaching into a band marked ∞ / NaN.
 
 import { PALETTE } from "../colors.js";
-import { batched } from "../frame_batcher.js";
 import { formatNumber, inputLabels } from "../format.js";
-import { draw, niceCeil, stepTicks } from "../plot.js";
+import { batched } from "../frame_batcher.js";
+import { draw, lossAxis, stepTicks } from "../plot.js";
 
 const TERMS = 6; // terms written out in the sum before eliding the middle
 
@@ -36,21 +37,24 @@ export function mount(root, stream) {
   const drawBars = batched(() => {
     const x = losses.map((_, t) => t);
     const finite = losses.filter((l) => Number.isFinite(l));
-    const top = niceCeil(Math.max(1, ...finite) * 1.05);
+    const broken = losses.some((l) => l !== null && !Number.isFinite(l));
+    const { yaxis, top, band, margin } = lossAxis(finite, broken, "L_t", 1);
     const y = losses.map((l) => (l === null ? null : Number.isFinite(l) ? l : top));
     const colours = losses.map((l, t) => (Number.isFinite(l) || l === null ? (t === active ? PALETTE.target : PALETTE.model) : PALETTE.nonFinite));
-    const text = losses.map((l) => (l !== null && !Number.isFinite(l) ? formatNumber(l) : ""));
+    const shown = losses.map((l) => (l === null ? "" : formatNumber(l, 3)));
     draw(
       plot,
       [{
-        type: "bar", x, y, text, textposition: "inside", insidetextanchor: "end",
-        textfont: { color: PALETTE.nonFiniteText }, marker: { color: colours },
-        customdata: tokens, hovertemplate: "t=%{x} (input %{customdata})<br>L_t=%{y:.3f}<extra></extra>",
+        type: "bar", x, y, marker: { color: colours },
+        customdata: tokens.map((token, t) => [token, shown[t]]),
+        hovertemplate: "t=%{x} (input %{customdata[0]})<br>L_t=%{customdata[1]}<extra></extra>",
       }],
       {
         bargap: 0.2,
+        margin: { l: margin ?? 50 },
+        shapes: band ? [band.shape] : [],
         xaxis: { title: { text: "time step t" }, dtick: stepTicks(x.length), range: [-0.5, Math.max(x.length, 1) - 0.5] },
-        yaxis: { title: { text: "L_t" }, range: [0, top] },
+        yaxis,
       },
     );
   }, { heavy: true, minIntervalMs: 80, name: "loss bars", element: plot });

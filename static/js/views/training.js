@@ -4,11 +4,14 @@
 // Redrawn at most four times a second; long runs keep at most MAX_POINTS points.
 
 import { PALETTE } from "../colors.js";
-import { batched } from "../frame_batcher.js";
 import { formatNumber } from "../format.js";
-import { draw, finiteOrNull, legendElement, niceCeil } from "../plot.js";
+import { batched } from "../frame_batcher.js";
+import { draw, emptyNote, legendElement, lossAxis, niceCeil } from "../plot.js";
 
 const MAX_POINTS = 3000;
+
+// A value as the loss axis can draw it: finite, and above zero on a log axis.
+const positiveOr = (x, yaxis) => (Number.isFinite(x) && (yaxis.type !== "log" || x > 0) ? x : null);
 
 export function mount(root, stream) {
   const stats = document.createElement("dl");
@@ -42,18 +45,24 @@ export function mount(root, stream) {
   const render = batched(() => {
     const xs = points.map((p) => p.iteration);
     const clipped = points.filter((p) => p.clipped);
-    const finite = points.map((p) => p.loss).filter(Number.isFinite);
-    const floor = finite.length ? Math.min(...finite) : 0;
+    const finite = [...points.flatMap((p) => [p.loss, p.smooth]), ...heldout.map((h) => h.value)].filter(Number.isFinite);
+    const broken = points.filter((p) => !Number.isFinite(p.loss));
+    const { yaxis, floor, band, margin } = lossAxis(finite, broken.length > 0, "loss L (sum over steps)");
     const traces = [
-      { type: "scatter", mode: points.length < 40 ? "lines+markers" : "lines", name: "loss", x: xs, y: points.map((p) => finiteOrNull(p.loss)), line: { color: PALETTE.faint, width: 1.5 }, marker: { size: 6, color: PALETTE.model } },
-      { type: "scatter", mode: "lines", name: "smoothed", x: xs, y: points.map((p) => finiteOrNull(p.smooth)), line: { color: PALETTE.smooth, width: 3 }, connectgaps: true },
-      { type: "scatter", mode: "markers", name: `held-out ${heldoutName}`, x: heldout.map((h) => h.iteration), y: heldout.map((h) => finiteOrNull(h.value)), marker: { color: PALETTE.target, size: 9, symbol: "diamond" } },
+      { type: "scatter", mode: points.length < 40 ? "lines+markers" : "lines", name: "loss", x: xs, y: points.map((p) => positiveOr(p.loss, yaxis)), line: { color: PALETTE.faint, width: 1.5 }, marker: { size: 6, color: PALETTE.model } },
+      { type: "scatter", mode: "lines", name: "smoothed", x: xs, y: points.map((p) => positiveOr(p.smooth, yaxis)), line: { color: PALETTE.smooth, width: 3 }, connectgaps: true },
+      { type: "scatter", mode: "markers", name: `held-out ${heldoutName}`, x: heldout.map((h) => h.iteration), y: heldout.map((h) => positiveOr(h.value, yaxis)), marker: { color: PALETTE.target, size: 9, symbol: "diamond" } },
       { type: "scatter", mode: "markers", name: "clipped", x: clipped.map((p) => p.iteration), y: clipped.map(() => floor), marker: { color: PALETTE.exploding, symbol: "line-ns-open", size: 10, line: { width: 2 } }, hovertemplate: "iteration %{x}: gradient clipped<extra></extra>" },
     ];
+    if (band) {
+      traces.push({ type: "scatter", mode: "markers", name: "inf/NaN", x: broken.map((p) => p.iteration), y: broken.map(() => band.y), marker: { color: PALETTE.nonFinite, symbol: "x", size: 9 }, hovertemplate: "iteration %{x}: loss is not finite<extra></extra>" });
+    }
     draw(plot, traces, {
-      margin: { l: 58, r: 10, t: 8, b: 40 },
+      margin: { l: margin ?? 58, r: 10, t: 8, b: 40 },
+      shapes: band ? [band.shape] : [],
+      annotations: points.length ? [] : [emptyNote("no update yet")],
       xaxis: { title: { text: "iteration" }, range: [0, niceCeil(Math.max(10, ...xs.slice(-1)))] },
-      yaxis: { title: { text: "loss L (sum over steps)" }, range: [0, niceCeil(Math.max(...finite, 0.1) * 1.05)] },
+      yaxis,
     });
     const rows = [
       ...entry("iteration", String(latest.iteration ?? 0)),

@@ -4,6 +4,7 @@
 // shows here and its button is marked. Every part is optional: the lessons and classroom pages
 // mount the same view on fewer buttons.
 
+import { ownsKey } from "../keys.js";
 import { state } from "../page_state.js";
 
 const TRAIN_CHUNK = 5000; // iterations per train command; training resumes until stopped
@@ -137,11 +138,13 @@ export function mount(root, stream) {
     describe();
   };
   stream.on("forward", (frame) => {
+    if (frame.preview) return; // a picture of the run while it trains: its cursor did not move
     if (frame.t + 1 < frame.seq_len) Object.assign(cycle, { next: "forward", t: frame.t + 1 });
     else Object.assign(cycle, { next: "backward", t: frame.seq_len - 1 });
     describe();
   });
   stream.on("backward", (frame) => {
+    if (frame.preview) return;
     Object.assign(cycle, frame.t > 0 ? { next: "backward", t: frame.t - 1 } : { next: "update", t: 0 });
     describe();
   });
@@ -205,18 +208,14 @@ export function mount(root, stream) {
     return has(command) || (command in actions && command !== "pause") ? command : null;
   };
   document.addEventListener("keydown", (event) => {
-    if (event.target.closest?.("input, select, textarea, dialog") || event.ctrlKey || event.metaKey) return;
+    if (ownsKey(event) || event.ctrlKey || event.metaKey) return;
     const command = keyCommand(event);
     if (!command) return;
-    event.preventDefault(); // also stops Enter from clicking a focused button twice
+    event.preventDefault();
     if (event.repeat && command !== "advance" && command !== "step_forward" && command !== "step_backward" && !command.startsWith("scrub")) return;
     if (command.startsWith("scrub")) stream.step(Number(command.slice(5)));
     else if (command === "live") stream.seek(null);
     else run(command);
-  });
-  document.addEventListener("keyup", (event) => {
-    // A focused button would click itself on Space's keyup: the keydown already acted.
-    if (event.key === " " && event.target.closest?.("button") && playButton) event.preventDefault();
   });
 
   // ------------------------------------------------------------------ the run
@@ -234,6 +233,7 @@ export function mount(root, stream) {
     if (!frame.replay) setJob(null); // configure, reset and import stop play and training
   });
   stream.on("sequence", (frame) => {
+    if (frame.preview) return;
     startCycle(frame);
     if (frame.replay) return;
     cycle.iteration = frame.iteration;

@@ -12,12 +12,27 @@ import { buildColumn, drawColumn, labelInput } from "./unrolled_columns.js";
 import { ROW, arrowDefs, layoutFor, weightLabels } from "./unrolled_layout.js";
 
 let mounted = 0;
+// Presenter mode draws the network at least this large, with its text at least 15 px (tokens
+// squeezed into their boxes included; playground.css sets the rest): 20 px on screen.
+const PRESENTER_SCALE = 1.4;
+const PRESENTER_TEXT = 15;
+let drawnOnce = false;
+
+// The page's first drawn network, for bench/browser.py (time from navigation to the first view).
+function markFirstDraw() {
+  if (drawnOnce) return;
+  drawnOnce = true;
+  requestAnimationFrame(() => performance.mark("unroll:network-drawn"));
+}
 
 function chrome(root) {
   root.classList.add("unrolled");
   const scroller = document.createElement("div");
   scroller.className = "unrolled-scroll";
-  const svg = el("svg", { role: "img", "aria-label": "the network unrolled through time" });
+  const svg = el("svg", {
+    role: "group",
+    "aria-label": "the network unrolled through time: arrow keys move between steps, Enter shows a step's numbers",
+  });
   scroller.append(svg);
   const save = Object.assign(document.createElement("button"), {
     className: "corner-button",
@@ -33,8 +48,9 @@ function chrome(root) {
     '<span class="gkey exploding"></span> exploding (&gt; 10) ' +
     '<span class="gkey nonfinite"></span> ∞ / NaN &nbsp;·&nbsp; thicker = larger';
   const note = Object.assign(document.createElement("p"), { className: "unrolled-note" });
-  note.setAttribute("aria-live", "polite");
-  root.append(scroller, legend, save, note);
+  const foot = Object.assign(document.createElement("div"), { className: "unrolled-foot" });
+  foot.append(legend, note, save);
+  root.append(scroller, foot);
   return { scroller, svg, note };
 }
 
@@ -58,8 +74,10 @@ export function mount(root, stream) {
     if (!opening) return;
     const T = opening.tokens.length;
     const width = scroller.clientWidth || root.clientWidth || 900;
-    const tallest = (document.body.classList.contains("presenter") ? 0.6 : 0.5) * window.innerHeight;
-    const g = (geometry = layoutFor(T, width, tallest));
+    const presenter = Boolean(state.get("presenter"));
+    const tallest = (presenter ? 0.6 : 0.5) * window.innerHeight;
+    const g = (geometry = layoutFor(T, width, tallest, presenter ? PRESENTER_SCALE : 0));
+    if (presenter) g.minText = PRESENTER_TEXT;
     const encoderLen = opening.encoder_len ?? 0;
     const height = ROW.height + (encoderLen > 0 ? 18 : 0);
     svg.setAttribute("viewBox", `0 0 ${g.width} ${height}`);
@@ -68,13 +86,37 @@ export function mount(root, stream) {
     svg.dataset.mode = g.mode;
     for (let t = 0; t < T; t++) {
       const column = buildColumn(g, opening, t, prefix);
-      column.group.addEventListener("click", () => state.set({ selected: state.get("selected") === t ? null : t }));
+      column.group.addEventListener("click", () => toggle(t));
       svg.append(column.group);
       columns.push(column);
       dirtyColumns.add(t);
     }
     svg.append(weightLabels(svg, g, encoderLen));
+    rove(Math.min(focusT, T - 1), false);
   }
+
+  // One tab stop for the network (roving tabindex): the arrow keys, Home and End move between
+  // the steps, Enter or Space opens or closes a step's numbers.
+  let focusT = 0;
+  const toggle = (t) => state.set({ selected: state.get("selected") === t ? null : t });
+  function rove(t, focus = true) {
+    focusT = Math.max(0, t);
+    columns.forEach((column, i) => column.group.setAttribute("tabindex", i === focusT ? "0" : "-1"));
+    if (focus) {
+      columns[focusT]?.group.focus();
+      reveal(focusT);
+    }
+  }
+  const MOVES = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -1, ArrowDown: 1 };
+  svg.addEventListener("keydown", (event) => {
+    const t = Number(event.target.closest?.(".step")?.dataset.t);
+    if (!Number.isInteger(t) || event.ctrlKey || event.metaKey || event.altKey || event.shiftKey) return;
+    if (event.key in MOVES) rove(Math.min(columns.length - 1, t + MOVES[event.key]));
+    else if (event.key === "Home" || event.key === "End") rove(event.key === "Home" ? 0 : columns.length - 1);
+    else if (event.key === "Enter" || event.key === " ") toggle(t);
+    else return;
+    event.preventDefault(); // handled here: the page's shortcuts leave it alone
+  });
 
   function reveal(t) {
     const column = columns[t];
@@ -100,6 +142,7 @@ export function mount(root, stream) {
       : "";
     note.classList.toggle("nonfinite", Boolean(update) && !update.finite);
     if (active !== null) reveal(active);
+    if (columns.length) markFirstDraw();
   }, { name: "unrolled" });
 
   const setActive = (t) => {
@@ -151,6 +194,11 @@ export function mount(root, stream) {
     if (shownSelected !== null) dirtyColumns.add(shownSelected);
     shownSelected = selected;
     if (selected !== null) dirtyColumns.add(selected);
+    render();
+  });
+
+  state.watch("presenter", () => {
+    rebuild = true;
     render();
   });
 

@@ -18,9 +18,9 @@ function shortToken(token, width) {
   return text.length > room ? `${text.slice(0, room - 1)}…` : text;
 }
 
-function fitText(token, width) {
+function fitText(token, width, least = 11) {
   const length = Math.max(1, quote(token).length);
-  return Math.max(11, Math.min(20, Math.floor((width / length) * 1.7)));
+  return Math.max(least, Math.min(20, Math.floor((width / length) * 1.7)));
 }
 
 // The target of step t before it is computed: its token, or its real values.
@@ -33,7 +33,8 @@ export function buildColumn(g, opening, t, prefix) {
   const encoderLen = opening.encoder_len ?? 0;
   const cx = g.x0 + t * g.col + g.col / 2;
   const mid = ROW.cell + ROW.cellH / 2;
-  const group = el("g", { class: "step pending", "data-t": t });
+  // A disclosure button for the step's numbers (Enter or a click); unrolled.js moves the focus.
+  const group = el("g", { class: "step pending", "data-t": t, role: "button", tabindex: "-1", "aria-expanded": "false" });
   if (encoderLen > 0) group.classList.add(t < encoderLen ? "encoder" : "decoder");
   group.append(el("rect", { x: cx - g.col / 2, y: ROW.out - 14, width: g.col, height: ROW.t - ROW.out + 20, class: "hit" }));
   const sameNet = t > 0 && !(encoderLen > 0 && t === encoderLen);
@@ -91,10 +92,11 @@ export function labelInput(column, g, opening, t) {
     shown = formatValues(values, digits, " ");
     title = formatValues(values);
   }
-  column.input.style.fontSize = `${fitText(shown, g.inW - 8)}px`;
+  column.input.style.fontSize = `${fitText(shown, g.inW - 8, g.minText)}px`;
   column.input.textContent = shortToken(shown, g.inW);
   column.input.append(el("title", {}, `x${subscript(t)} = ${title}`));
   column.target = targetText(opening, t);
+  column.group.setAttribute("aria-label", `step t = ${t}, input ${title || "none"}: show its numbers`);
 }
 
 function drawStrip(column, g, h) {
@@ -144,7 +146,7 @@ function drawOutput(column, g, f, t) {
   const best = f.top[0];
   if (best) {
     column.outTop.textContent = compact ? quote(best.token) : `${quote(best.token)} ${formatNumber(best.p, 2)}`;
-    column.outTop.style.fontSize = `${Math.min(16, fitText(column.outTop.textContent, g.outW - 8))}px`;
+    column.outTop.style.fontSize = `${Math.max(g.minText ?? 0, Math.min(16, fitText(column.outTop.textContent, g.outW - 8)))}px`;
     if (full) column.outSub.textContent = f.counted ? `target ${quote(f.target_token)} ${best.token === f.target_token ? "✓" : "✗"}` : "no target";
   } else if (f.y.length) {
     column.outTop.textContent = compact ? formatNumber(f.y[0], 1) : `ŷ ${formatNumber(f.y[0], 2)}`;
@@ -175,6 +177,7 @@ export function drawColumn(column, g, t, { f, b, active, selected, prefix }) {
   column.group.classList.toggle("back", Boolean(b));
   column.group.classList.toggle("active", active);
   column.group.classList.toggle("selected", selected);
+  column.group.setAttribute("aria-expanded", String(selected));
   if (f) {
     drawStrip(column, g, f.h);
     drawOutput(column, g, f, t);

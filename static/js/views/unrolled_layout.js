@@ -17,12 +17,14 @@ export const BAND_COLOUR = {
 };
 
 // Short sequences are drawn larger, up to what the width allows and about half the window's
-// height (presenter mode: a bit more); long ones at 1:1, scrolling sideways.
-export function layoutFor(T, width0, tallest) {
+// height (presenter mode: a bit more); long ones at 1:1, scrolling sideways. `least`: the
+// smallest scale allowed (presenter mode's, so that no text is drawn under 20 px).
+export function layoutFor(T, width0, tallest, least = 0) {
   const natural = 2 * MARGIN + Math.max(T, 1) * MAX_COL;
   // Between: shrink to at most 0.8 so a few steps too many still fit without scrolling.
   const fitted = width0 / (2 * MARGIN + Math.max(T, 1) * MIN_COL);
-  const scale = fitted < 1 ? Math.max(0.8, fitted) : Math.max(1, Math.min(1.6, width0 / natural, tallest / ROW.height));
+  const chosen = fitted < 1 ? Math.max(0.8, fitted) : Math.max(1, Math.min(1.6, width0 / natural, tallest / ROW.height));
+  const scale = Math.max(least, chosen);
   const available = Math.max(320, width0 / scale);
   const col = Math.max(MIN_COL, Math.min(MAX_COL, Math.floor((available - 2 * MARGIN) / Math.max(T, 1))));
   const mode = col >= 118 ? "full" : col >= 76 ? "mid" : "compact";
