@@ -9,6 +9,9 @@ same run. One BLAS thread, as the server runs. Yardsticks:
 - the floor of a recurrence, a bare `h = np.tanh(h @ W_hh + xw[t])` loop: target <= 2x;
 - plain backward, against the diagnostics (gradient-flow matrix, Jacobian norms) at T=25.
 
+The per-step display path: a session stepping an iteration forward and back, each frame built
+and encoded as the server sends it (what carrying the gates and the cell state costs).
+
 Last, lesson presets trained through the one training loop the pages and the presets' tests
 use (app.run.training.train_iterations): iterations per second as a student sees them.
 """
@@ -55,9 +58,10 @@ from app.engine.unroll import (
     run_forward,
     start_tape,
 )
-from app.protocol import RunConfig
+from app.protocol import Limits, RunConfig, encode
 from app.run.state import RunState
 from app.run.training import train_iterations
+from app.session import Session
 from app.tasks import PRESETS, TASKS
 from bench.minchar_baseline import init as minchar_init
 from bench.minchar_baseline import loss_fun as minchar_loss
@@ -208,6 +212,57 @@ def diagnostics_ratio(budget: float) -> None:
     print("  target: <= 2x")
 
 
+DISPLAY_SIZES = [  # (label, task, H, T, B)
+    ("hello H=3 T=4 B=1", "hello", 3, 4, 1),
+    ("adding H=16 T=40 B=32", "adding", 16, 40, 32),
+    ("text H=64 T=25 B=16", "text", 64, 25, 16),
+    ("text H=256 T=50 B=1", "text", 256, 50, 1),
+]
+LIMITS = Limits(
+    max_hidden_size=256,
+    max_seq_len=200,
+    max_vocab=256,
+    max_batch=64,
+    max_train_iterations=5000,
+    max_message_bytes=65536,
+    max_commands_per_second=50,
+)
+
+
+def forward_frames(session: Session) -> None:
+    """An iteration's forward pass stepped as the page steps it, each frame built and encoded."""
+    session.stepper.restart()
+    for _ in range(session.iteration.length):
+        encode(session.step_forward())
+
+
+def backward_frames(session: Session) -> None:
+    """An iteration's BPTT stepped as the page steps it (its forward pass already run)."""
+    session.stepper.iteration.backward = None
+    for _ in range(session.iteration.length):
+        encode(session.step_backward())
+
+
+def display_row(label: str, task: str, H: int, T: int, B: int, budget: float) -> None:
+    """One size's per-step display cost for every cell."""
+    for cell in CELLS:
+        config = RunConfig(task=task, cell=cell, hidden_size=H, seq_len=T, batch_size=B)
+        session = Session(config, LIMITS)
+        forward = median_time(partial(forward_frames, session), budget / 2) / T
+        backward = median_time(partial(backward_frames, session), budget / 2) / T
+        print(
+            f"  {label:22} {cell:5} forward {forward * 1e6:8.1f} us/step | "
+            f"BPTT {backward * 1e6:8.1f} us/step"
+        )
+
+
+def display_path(budget: float) -> None:
+    """The per-step display path: engine step, frame building and encoding."""
+    print("\nper-step display path: Session.step_forward / step_backward + encode, per frame")
+    for label, task, H, T, B in DISPLAY_SIZES:
+        display_row(label, task, H, T, B, budget)
+
+
 def preset_training(budget: float) -> None:
     """Whole iterations of lesson presets through the one training loop the pages use."""
     print("\ntraining presets through app.run.training.train_iterations (the pages' loop)")
@@ -218,18 +273,27 @@ def preset_training(budget: float) -> None:
         print(f"  {name:18} {seconds * 1e3:8.2f} ms per iteration  ({1 / seconds:7.1f} it/s)")
 
 
+SECTIONS: dict[str, tuple[Callable[[float], None], float]] = {
+    "training": (training_step_table, 1),
+    "minchar": (minchar_ratio, 4),
+    "floor": (floor_ratio, 2),
+    "diagnostics": (diagnostics_ratio, 2),
+    "display": (display_path, 2),
+    "presets": (preset_training, 2),
+}
+
+
 def main() -> None:
     """Run every section within about a minute."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=0.4, help="seconds per measurement")
+    parser.add_argument("--only", choices=sorted(SECTIONS), help="run one section")
     args = parser.parse_args()
     started = time.perf_counter()
     print(f"numpy {np.__version__}, BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}\n")
-    training_step_table(args.budget)
-    minchar_ratio(args.budget * 4)
-    floor_ratio(args.budget * 2)
-    diagnostics_ratio(args.budget * 2)
-    preset_training(args.budget * 2)
+    for name, (section, scale) in SECTIONS.items():
+        if args.only in (None, name):
+            section(args.budget * scale)
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
 
 
