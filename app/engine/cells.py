@@ -64,6 +64,7 @@ class Cell(ABC):
 
     name: str
     blocks: tuple[str, ...]
+    block_labels: tuple[str, ...]  # each block as the pages name it: the gate, or what it makes
 
     def __init__(self, hidden_size: int, activation: str = "tanh") -> None:
         self.H = hidden_size
@@ -101,6 +102,10 @@ class Cell(ABC):
     ) -> tuple[Array, Array, Array | None]:
         """(dL/da_t, dL/dh_{t-1}, dL/dc_{t-1}) from dL/dh_t and dL/dc_t (None for zero)."""
 
+    def state_gradient(self, tape: Tape, idx: Index, dh: Array, dc: Array | None) -> Array | None:
+        """dL/dc_t of a cell with a cell state (None here: the state is h alone)."""
+        return None
+
     @abstractmethod
     def jvp(self, tape: Tape, idx: Index, v: Array, w: Weights) -> Array:
         """(dh_t/dh_{t-1}) v, the tangent of h_t for a tangent v of h_{t-1}, c_{t-1} held fixed."""
@@ -124,6 +129,7 @@ class VanillaCell(Cell):
 
     name = "rnn"
     blocks = BLOCKS["rnn"]
+    block_labels = ("h",)
 
     def allocate(self, T: int, B: int, dtype: np.dtype[Any]) -> Tape:
         """Buffers where the block output G is h_t itself (a view of hs)."""
@@ -173,6 +179,7 @@ class LSTMCell(Cell):
 
     name = "lstm"
     blocks = BLOCKS["lstm"]
+    block_labels = BLOCKS["lstm"]
 
     def allocate(self, T: int, B: int, dtype: np.dtype[Any]) -> Tape:
         """Buffers plus the cell states c and tanh(c)."""
@@ -221,9 +228,7 @@ class LSTMCell(Cell):
         H = self.H
         g = tape.G[idx]
         tc = tape.aux[idx]
-        dct = dh * g[..., 2 * H : 3 * H] * tape.daux[idx]  # through h = o * tanh(c)
-        if dc is not None:
-            dct = dct + dc  # plus dL/dc_t arriving from step t + 1
+        dct = self.state_gradient(tape, idx, dh, dc)
         dgates = np.concatenate(
             [
                 dct * g[..., 3 * H :],  # d i = dc * g
@@ -235,6 +240,13 @@ class LSTMCell(Cell):
         )
         da = dgates * tape.dG[idx]  # through sigmoid and tanh
         return da, da @ w[0], dct * g[..., H : 2 * H]  # W_h^T da; dc_{t-1} = dc * f
+
+    def state_gradient(self, tape: Tape, idx: Index, dh: Array, dc: Array | None) -> Array:
+        """dL/dc_t from dL/dh_t and dL/dc_t arriving from step t + 1 (None for zero)."""
+        assert tape.daux is not None
+        H = self.H
+        dct = dh * tape.G[idx][..., 2 * H : 3 * H] * tape.daux[idx]  # through h = o * tanh(c)
+        return dct if dc is None else dct + dc  # plus the cell state's path from step t + 1
 
     def jvp(self, tape: Tape, idx: Index, v: Array, w: Weights) -> Array:
         """Tangent of h_t for a tangent v of h_{t-1}, with c_{t-1} fixed."""
@@ -271,6 +283,7 @@ class GRUCell(Cell):
 
     name = "gru"
     blocks = BLOCKS["gru"]
+    block_labels = ("z", "r", "h_tilde")
 
     def allocate(self, T: int, B: int, dtype: np.dtype[Any]) -> Tape:
         """Buffers plus r * h_{t-1}, the candidate's recurrent input."""

@@ -55,6 +55,18 @@ class ForwardStep:
     y: Array  # (B, O) softmax probabilities, or the linear prediction
     loss: float  # sum_b m_tb l_tb / B
     losses: Array  # (B,) m_tb l_tb, each sequence's mask-weighted loss
+    pre: Array  # (B, G*H) every block's pre-activation W_x x_t + W_h h_{t-1} + b, stacked
+    xw: Array  # (B, G*H) its input part W_x x_t + b, computed for all steps before the loop
+    bias: Array  # (G*H,) b of every block
+    blocks: tuple[str, ...]  # each block's label: RNN h; LSTM i, f, o, g; GRU z, r, h_tilde
+
+    def terms(self, b: int = 0) -> Array:
+        """(G, 3, H) each block's pre-activation as its terms W_x x_t, W_h h_{t-1}, b for batch
+        element b (the GRU candidate's middle term is W_hh (r * h_{t-1}))."""
+        G = len(self.blocks)
+        xw, bias = self.xw[b], self.bias
+        stacked = np.stack([xw - bias, self.pre[b] - xw, bias])  # (3, G*H): a = x + h + b
+        return stacked.reshape(3, G, -1).transpose(1, 0, 2)
 
     def shifted(self, steps: int) -> ForwardStep:
         """The same record numbered `steps` later (a decoder's steps follow its encoder's)."""
@@ -169,6 +181,10 @@ class Forward:
             y=readonly(self.ys[t]),
             loss=float(self.step_losses[t]),
             losses=readonly(self.losses[t]),
+            pre=readonly(tape.A[t]),
+            xw=readonly(self.xw[t]),
+            bias=readonly(model.b),
+            blocks=model.cell.block_labels,
         )
         self.steps.append(record)
         self.t = t + 1
