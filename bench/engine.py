@@ -27,7 +27,8 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import argparse
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -49,6 +50,7 @@ from app.engine import (
 from app.engine.heads import head_forward
 from app.engine.spec import DType
 from app.engine.unroll import (
+    Sweep,
     build_model,
     head_gradients,
     make_batch,
@@ -59,6 +61,7 @@ from app.engine.unroll import (
     start_tape,
 )
 from app.protocol import Limits, RunConfig, encode
+from app.run import presenter
 from app.run.state import RunState
 from app.run.training import train_iterations
 from app.session import Session
@@ -74,24 +77,29 @@ SIZES = [  # (label, V, H, T, B)
 
 
 def median_time(fn: Callable[[], Any], budget: float, min_runs: int = 15) -> float:
-    """Median seconds per call over as many runs as fit in `budget` (at least min_runs)."""
+    """Median CPU seconds per call over as many runs as fit in `budget` (at least min_runs).
+
+    CPU time of this process, not wall time: other processes on a busy machine do not inflate it.
+    """
     fn()  # warm up: caches, allocator, BLAS
     times: list[float] = []
     deadline = time.perf_counter() + budget
     while len(times) < min_runs or (time.perf_counter() < deadline and len(times) < 5000):
-        start = time.perf_counter()
+        start = time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return statistics.median(times)
 
 
-def paired(a: Callable[[], Any], b: Callable[[], Any], budget: float) -> tuple[float, float]:
+def paired(
+    a: Callable[[], Any], b: Callable[[], Any], budget: float, min_runs: int = 15
+) -> tuple[float, float]:
     """Medians of a and b measured in alternating rounds, so drift affects both alike."""
     ta: list[float] = []
     tb: list[float] = []
     for _ in range(5):
-        ta.append(median_time(a, budget / 10))
-        tb.append(median_time(b, budget / 10))
+        ta.append(median_time(a, budget / 10, min_runs))
+        tb.append(median_time(b, budget / 10, min_runs))
     return statistics.median(ta), statistics.median(tb)
 
 
@@ -216,7 +224,7 @@ DISPLAY_SIZES = [  # (label, task, H, T, B)
     ("hello H=3 T=4 B=1", "hello", 3, 4, 1),
     ("adding H=16 T=40 B=32", "adding", 16, 40, 32),
     ("text H=64 T=25 B=16", "text", 64, 25, 16),
-    ("text H=256 T=50 B=1", "text", 256, 50, 1),
+    ("text H=128 T=25 B=1", "text", 128, 25, 1),
 ]
 LIMITS = Limits(
     max_hidden_size=256,
@@ -230,37 +238,78 @@ LIMITS = Limits(
 
 
 def forward_frames(session: Session) -> None:
-    """An iteration's forward pass stepped as the page steps it, each frame built and encoded."""
+    """An iteration's forward pass stepped as the page steps it, each frame built and encoded
+    as the server sends it."""
     session.stepper.restart()
     for _ in range(session.iteration.length):
         encode(session.step_forward())
 
 
 def backward_frames(session: Session) -> None:
-    """An iteration's BPTT stepped as the page steps it (its forward pass already run)."""
-    session.stepper.iteration.backward = None
+    """Its BPTT stepped the same way, from the first backward step (the flow matrix) on."""
+    session.iteration.backward = None
     for _ in range(session.iteration.length):
         encode(session.step_backward())
 
 
-def display_row(label: str, task: str, H: int, T: int, B: int, budget: float) -> None:
-    """One size's per-step display cost for every cell."""
+@contextmanager
+def without_insides() -> Iterator[None]:
+    """The display path without the cell's insides: no gates, cell state or pre-activation
+    terms in forward frames, no dL/dc_t in BPTT frames (the frames as they were before)."""
+    inside, state_gradient = presenter._inside, Sweep.state_gradient
+    presenter._inside = lambda record: {}
+    Sweep.state_gradient = lambda self: None  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        presenter._inside = inside
+        Sweep.state_gradient = state_gradient  # type: ignore[method-assign]
+
+
+def bare(frames: Callable[[Session], None], session: Session) -> None:
+    """`frames` without the cell's insides."""
+    with without_insides():
+        frames(session)
+
+
+def display_row(
+    label: str, task: str, H: int, T: int, B: int, budget: float
+) -> tuple[float, float]:
+    """One size's per-step display cost for every cell, with the insides and without; the worst
+    ratios of the two per step (forward and BPTT together) and on forward steps alone."""
+    worst, forward_worst = 0.0, 0.0
     for cell in CELLS:
         config = RunConfig(task=task, cell=cell, hidden_size=H, seq_len=T, batch_size=B)
         session = Session(config, LIMITS)
-        forward = median_time(partial(forward_frames, session), budget / 2) / T
-        backward = median_time(partial(backward_frames, session), budget / 2) / T
-        print(
-            f"  {label:22} {cell:5} forward {forward * 1e6:8.1f} us/step | "
-            f"BPTT {backward * 1e6:8.1f} us/step"
-        )
+        session.stepper.restart()
+        row = []
+        for frames in (forward_frames, backward_frames):
+            full, without = paired(
+                partial(frames, session), partial(bare, frames, session), budget / 2, min_runs=3
+            )
+            row.append((full / T, without / T))
+        (f1, f0), (b1, b0) = row
+        ratios = (f1 / f0, b1 / b0, (f1 + b1) / (f0 + b0))
+        worst, forward_worst = max(worst, ratios[2]), max(forward_worst, ratios[0])
+        forward = f"{f1 * 1e6:7.1f} vs {f0 * 1e6:7.1f} us ({ratios[0]:.2f}x)"
+        backward = f"{b1 * 1e6:8.1f} vs {b0 * 1e6:8.1f} us ({ratios[1]:.2f}x)"
+        print(f"  {label:22} {cell:5} forward {forward} | BPTT {backward} | both {ratios[2]:.2f}x")
+    return worst, forward_worst
 
 
 def display_path(budget: float) -> None:
-    """The per-step display path: engine step, frame building and encoding."""
-    print("\nper-step display path: Session.step_forward / step_backward + encode, per frame")
-    for label, task, H, T, B in DISPLAY_SIZES:
-        display_row(label, task, H, T, B, budget)
+    """The per-step display path: engine step, frame building and encoding, with and without
+    the cell's insides (gates, cell state, pre-activation terms, dL/dc_t)."""
+    print(
+        "\nper-step display path (Session.step_forward / step_backward, each frame encoded):"
+        " with the cell's insides vs without"
+    )
+    rows = [display_row(*size, budget) for size in DISPLAY_SIZES]
+    worst, forward_worst = (max(column) for column in zip(*rows, strict=True))
+    print(
+        f"  carrying the cell's insides costs at most {worst:.2f}x per step, forward and BPTT"
+        f" (target <= 1.3x); forward steps alone, whose frames carry them, {forward_worst:.2f}x"
+    )
 
 
 def preset_training(budget: float) -> None:

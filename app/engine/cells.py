@@ -64,7 +64,6 @@ class Cell(ABC):
 
     name: str
     blocks: tuple[str, ...]
-    block_labels: tuple[str, ...]  # each block as the pages name it: the gate, or what it makes
 
     def __init__(self, hidden_size: int, activation: str = "tanh") -> None:
         self.H = hidden_size
@@ -118,6 +117,11 @@ class Cell(ABC):
     def display(self, tape: Tape) -> tuple[Array, dict[str, Array]]:
         """(candidate pre-activation (T, B, H), named gates (T, B, H)) as views of the tape."""
 
+    def candidate(self, stacked: Array) -> Array:
+        """The candidate's block (the one making h_t, or c_t's update) of a stacked (..., G*H)
+        array: the last block here."""
+        return stacked[..., (len(self.blocks) - 1) * self.H :]
+
 
 def _outer_sum(d: Array, x: Array) -> Array:
     """sum over steps and batch of the outer products d x^T: (n, B, K), (n, B, M) -> (K, M)."""
@@ -129,7 +133,6 @@ class VanillaCell(Cell):
 
     name = "rnn"
     blocks = BLOCKS["rnn"]
-    block_labels = ("h",)
 
     def allocate(self, T: int, B: int, dtype: np.dtype[Any]) -> Tape:
         """Buffers where the block output G is h_t itself (a view of hs)."""
@@ -171,7 +174,7 @@ class VanillaCell(Cell):
 
     def display(self, tape: Tape) -> tuple[Array, dict[str, Array]]:
         """The pre-activation a_t; no gates."""
-        return tape.A, {}
+        return self.candidate(tape.A), {}
 
 
 class LSTMCell(Cell):
@@ -179,7 +182,6 @@ class LSTMCell(Cell):
 
     name = "lstm"
     blocks = BLOCKS["lstm"]
-    block_labels = BLOCKS["lstm"]
 
     def allocate(self, T: int, B: int, dtype: np.dtype[Any]) -> Tape:
         """Buffers plus the cell states c and tanh(c)."""
@@ -275,7 +277,7 @@ class LSTMCell(Cell):
         H = self.H
         gates = {k: tape.G[..., j * H : (j + 1) * H] for j, k in enumerate(self.blocks)}
         gates["c"] = tape.cs[1:]
-        return tape.A[..., 3 * H :], gates
+        return self.candidate(tape.A), gates
 
 
 class GRUCell(Cell):
@@ -283,7 +285,6 @@ class GRUCell(Cell):
 
     name = "gru"
     blocks = BLOCKS["gru"]
-    block_labels = ("z", "r", "h_tilde")
 
     def allocate(self, T: int, B: int, dtype: np.dtype[Any]) -> Tape:
         """Buffers plus r * h_{t-1}, the candidate's recurrent input."""
@@ -357,7 +358,7 @@ class GRUCell(Cell):
         """Candidate pre-activation; gates z, r and the candidate h~."""
         H = self.H
         gates = {"z": tape.G[..., :H], "r": tape.G[..., H : 2 * H], "h_tilde": tape.G[..., 2 * H :]}
-        return tape.A[..., 2 * H :], gates
+        return self.candidate(tape.A), gates
 
 
 CELL_TYPES: dict[str, type[Cell]] = {"rnn": VanillaCell, "lstm": LSTMCell, "gru": GRUCell}

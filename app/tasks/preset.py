@@ -25,6 +25,7 @@ STANDARD: dict[str, Any] = {
     "init": "gaussian",
     "spectral_radius": None,
     "init_scale": 0.1,
+    "forget_bias": 1.0,
     "optimizer": "adam",
     "learning_rate": 0.01,
     "clip_mode": "norm",
