@@ -155,6 +155,9 @@ class ProgressFrame(Strict):
     )
     clipped: int = Field(description="iterations clipped since the previous progress frame")
     skipped: int = Field(description="iterations whose gradients were non-finite and not applied")
+    max_grad_norm: Number | None = Field(
+        None, description="the largest global gradient norm before clipping in this stretch"
+    )
     heldout: dict[str, Number] | None = Field(
         None, description="metrics on the held-out split (loss, accuracy or mse), now and then"
     )

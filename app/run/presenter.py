@@ -211,6 +211,7 @@ def progress_frame(
         perplexity=perplexity,
         clipped=report.clipped,
         skipped=report.skipped,
+        max_grad_norm=wire_number(report.max_grad_norm),
         heldout=heldout,
     )
 
