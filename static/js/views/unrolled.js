@@ -9,6 +9,7 @@ import { formatNumber } from "../format.js";
 import { state } from "../page_state.js";
 import { el, saveSvgAsPng } from "../svg.js";
 import { buildColumn, drawColumn, labelInput } from "./unrolled_columns.js";
+import { legendText } from "./unrolled_gates.js";
 import { ROW, arrowDefs, layoutFor, weightLabels } from "./unrolled_layout.js";
 
 let mounted = 0;
@@ -32,15 +33,16 @@ function chrome(root) {
     '<span class="gkey neutral"></span> healthy ' +
     '<span class="gkey exploding"></span> exploding (&gt; 10) ' +
     '<span class="gkey nonfinite"></span> ∞ / NaN &nbsp;·&nbsp; thicker = larger';
+  const gates = Object.assign(document.createElement("p"), { className: "gate-legend", hidden: true });
   const note = Object.assign(document.createElement("p"), { className: "unrolled-note" });
   note.setAttribute("aria-live", "polite");
-  root.append(scroller, legend, save, note);
-  return { scroller, svg, note };
+  root.append(scroller, legend, gates, save, note);
+  return { scroller, svg, note, gates };
 }
 
 export function mount(root, stream) {
   const prefix = `u${mounted++}`;
-  const { scroller, svg, note } = chrome(root);
+  const { scroller, svg, note, gates } = chrome(root);
   let opening = null; // hello or sequence frame: tokens or input values, targets, encoder_len
   let forwards = [];
   let backwards = [];
@@ -136,6 +138,10 @@ export function mount(root, stream) {
   for (const kind of ["forward", "backward"]) {
     stream.on(kind, (frame) => {
       (kind === "forward" ? forwards : backwards)[frame.t] = frame;
+      if (kind === "forward") {
+        gates.hidden = !frame.gates;
+        if (frame.gates) gates.textContent = legendText(frame);
+      }
       setActive(frame.t);
       dirtyColumns.add(frame.t);
       render();
