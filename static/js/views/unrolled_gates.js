@@ -63,8 +63,7 @@ function strip(parent, values, x0, y, width, height, colour) {
   const n = values.length;
   const unit = Math.min(width / n, 24);
   const left = x0 + (width - n * unit) / 2;
-  const units = parent.querySelectorAll("rect");
-  if (units.length !== n) {
+  if (parent.querySelectorAll("rect").length !== n) {
     const title = parent.querySelector("title");
     const size = Math.max(unit - (unit > 6 ? 1 : 0), 0.6);
     parent.replaceChildren(
