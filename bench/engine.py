@@ -9,6 +9,9 @@ same run. One BLAS thread, as the server runs. Yardsticks:
 - the floor of a recurrence, a bare `h = np.tanh(h @ W_hh + xw[t])` loop: target <= 2x;
 - plain backward, against the diagnostics (gradient-flow matrix, Jacobian norms) at T=25.
 
+The per-step display path: a session stepping an iteration forward and back, each frame built
+and encoded as the server sends it (what carrying the gates and the cell state costs).
+
 Last, lesson presets trained through the one training loop the pages and the presets' tests
 use (app.run.training.train_iterations): iterations per second as a student sees them.
 """
@@ -24,7 +27,8 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import argparse
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -46,6 +50,7 @@ from app.engine import (
 from app.engine.heads import head_forward
 from app.engine.spec import DType
 from app.engine.unroll import (
+    Sweep,
     build_model,
     head_gradients,
     make_batch,
@@ -55,9 +60,11 @@ from app.engine.unroll import (
     run_forward,
     start_tape,
 )
-from app.protocol import RunConfig
+from app.protocol import Limits, RunConfig, encode
+from app.run import presenter
 from app.run.state import RunState
 from app.run.training import train_iterations
+from app.session import Session
 from app.tasks import PRESETS, TASKS
 from bench.minchar_baseline import init as minchar_init
 from bench.minchar_baseline import loss_fun as minchar_loss
@@ -70,24 +77,29 @@ SIZES = [  # (label, V, H, T, B)
 
 
 def median_time(fn: Callable[[], Any], budget: float, min_runs: int = 15) -> float:
-    """Median seconds per call over as many runs as fit in `budget` (at least min_runs)."""
+    """Median CPU seconds per call over as many runs as fit in `budget` (at least min_runs).
+
+    CPU time of this process, not wall time: other processes on a busy machine do not inflate it.
+    """
     fn()  # warm up: caches, allocator, BLAS
     times: list[float] = []
     deadline = time.perf_counter() + budget
     while len(times) < min_runs or (time.perf_counter() < deadline and len(times) < 5000):
-        start = time.perf_counter()
+        start = time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return statistics.median(times)
 
 
-def paired(a: Callable[[], Any], b: Callable[[], Any], budget: float) -> tuple[float, float]:
+def paired(
+    a: Callable[[], Any], b: Callable[[], Any], budget: float, min_runs: int = 15
+) -> tuple[float, float]:
     """Medians of a and b measured in alternating rounds, so drift affects both alike."""
     ta: list[float] = []
     tb: list[float] = []
     for _ in range(5):
-        ta.append(median_time(a, budget / 10))
-        tb.append(median_time(b, budget / 10))
+        ta.append(median_time(a, budget / 10, min_runs))
+        tb.append(median_time(b, budget / 10, min_runs))
     return statistics.median(ta), statistics.median(tb)
 
 
@@ -208,6 +220,98 @@ def diagnostics_ratio(budget: float) -> None:
     print("  target: <= 2x")
 
 
+DISPLAY_SIZES = [  # (label, task, H, T, B)
+    ("hello H=3 T=4 B=1", "hello", 3, 4, 1),
+    ("adding H=16 T=40 B=32", "adding", 16, 40, 32),
+    ("text H=64 T=25 B=16", "text", 64, 25, 16),
+    ("text H=128 T=25 B=1", "text", 128, 25, 1),
+]
+LIMITS = Limits(
+    max_hidden_size=256,
+    max_seq_len=200,
+    max_vocab=256,
+    max_batch=64,
+    max_train_iterations=5000,
+    max_message_bytes=65536,
+    max_commands_per_second=50,
+)
+
+
+def forward_frames(session: Session) -> None:
+    """An iteration's forward pass stepped as the page steps it, each frame built and encoded
+    as the server sends it."""
+    session.stepper.restart()
+    for _ in range(session.iteration.length):
+        encode(session.step_forward())
+
+
+def backward_frames(session: Session) -> None:
+    """Its BPTT stepped the same way, from the first backward step (the flow matrix) on."""
+    session.iteration.backward = None
+    for _ in range(session.iteration.length):
+        encode(session.step_backward())
+
+
+@contextmanager
+def without_insides() -> Iterator[None]:
+    """The display path without the cell's insides: no gates, cell state or pre-activation
+    terms in forward frames, no dL/dc_t in BPTT frames (the frames as they were before)."""
+    inside, state_gradient = presenter._inside, Sweep.state_gradient
+    presenter._inside = lambda record: {}
+    Sweep.state_gradient = lambda self: None  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        presenter._inside = inside
+        Sweep.state_gradient = state_gradient  # type: ignore[method-assign]
+
+
+def bare(frames: Callable[[Session], None], session: Session) -> None:
+    """`frames` without the cell's insides."""
+    with without_insides():
+        frames(session)
+
+
+def display_row(
+    label: str, task: str, H: int, T: int, B: int, budget: float
+) -> tuple[float, float]:
+    """One size's per-step display cost for every cell, with the insides and without; the worst
+    ratios of the two per step (forward and BPTT together) and on forward steps alone."""
+    worst, forward_worst = 0.0, 0.0
+    for cell in CELLS:
+        config = RunConfig(task=task, cell=cell, hidden_size=H, seq_len=T, batch_size=B)
+        session = Session(config, LIMITS)
+        session.stepper.restart()
+        row = []
+        for frames in (forward_frames, backward_frames):
+            full, without = paired(
+                partial(frames, session), partial(bare, frames, session), budget / 2, min_runs=3
+            )
+            row.append((full / T, without / T))
+        (f1, f0), (b1, b0) = row
+        ratios = (f1 / f0, b1 / b0, (f1 + b1) / (f0 + b0))
+        worst, forward_worst = max(worst, ratios[2]), max(forward_worst, ratios[0])
+        forward = f"{f1 * 1e6:7.1f} vs {f0 * 1e6:7.1f} us ({ratios[0]:.2f}x)"
+        backward = f"{b1 * 1e6:8.1f} vs {b0 * 1e6:8.1f} us ({ratios[1]:.2f}x)"
+        print(f"  {label:22} {cell:5} forward {forward} | BPTT {backward} | both {ratios[2]:.2f}x")
+    return worst, forward_worst
+
+
+def display_path(budget: float) -> None:
+    """The per-step display path: engine step, frame building and encoding, with and without
+    the cell's insides (gates, cell state, pre-activation terms, dL/dc_t)."""
+    print(
+        "\nper-step display path (Session.step_forward / step_backward, each frame encoded):"
+        " with the cell's insides vs without"
+    )
+    rows = [display_row(*size, budget) for size in DISPLAY_SIZES]
+    worst, forward_worst = (max(column) for column in zip(*rows, strict=True))
+    print(
+        f"  carrying the cell's insides costs at most {worst:.2f}x per step, forward and BPTT"
+        f" (target <= 1.3x); forward steps alone, whose frames carry them, {forward_worst:.2f}x"
+    )
+
+
 def preset_training(budget: float) -> None:
     """Whole iterations of lesson presets through the one training loop the pages use."""
     print("\ntraining presets through app.run.training.train_iterations (the pages' loop)")
@@ -218,18 +322,27 @@ def preset_training(budget: float) -> None:
         print(f"  {name:18} {seconds * 1e3:8.2f} ms per iteration  ({1 / seconds:7.1f} it/s)")
 
 
+SECTIONS: dict[str, tuple[Callable[[float], None], float]] = {
+    "training": (training_step_table, 1),
+    "minchar": (minchar_ratio, 4),
+    "floor": (floor_ratio, 2),
+    "diagnostics": (diagnostics_ratio, 2),
+    "display": (display_path, 2),
+    "presets": (preset_training, 2),
+}
+
+
 def main() -> None:
     """Run every section within about a minute."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=0.4, help="seconds per measurement")
+    parser.add_argument("--only", choices=sorted(SECTIONS), help="run one section")
     args = parser.parse_args()
     started = time.perf_counter()
     print(f"numpy {np.__version__}, BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}\n")
-    training_step_table(args.budget)
-    minchar_ratio(args.budget * 4)
-    floor_ratio(args.budget * 2)
-    diagnostics_ratio(args.budget * 2)
-    preset_training(args.budget * 2)
+    for name, (section, scale) in SECTIONS.items():
+        if args.only in (None, name):
+            section(args.budget * scale)
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
 
 

@@ -236,13 +236,30 @@ def test_update_reports_the_norm_before_and_after_clipping(mode: str) -> None:
 
 
 def test_update_frames_carry_the_smoothed_loss_and_perplexity() -> None:
-    session = make()
+    session = make()  # hello: 4 characters out, a target at each of 4 steps
     updates = [f for f in map(wire, session.finish_iteration()) if f["type"] == "update"]
-    assert updates[0]["smooth_loss"] == pytest.approx(updates[0]["loss"])
+    start = np.log(4) * 4  # min-char-rnn's smooth_loss = -log(1/V) * seq_length
+    assert updates[0]["smooth_loss"] == pytest.approx(0.999 * start + 0.001 * updates[0]["loss"])
     assert updates[0]["perplexity"] == pytest.approx(np.exp(updates[0]["loss"] / 4), rel=1e-6)
     second = next(f for f in map(wire, session.finish_iteration()) if f["type"] == "update")
-    expected = 0.999 * updates[0]["loss"] + 0.001 * second["loss"]
+    expected = 0.999 * updates[0]["smooth_loss"] + 0.001 * second["loss"]
     assert second["smooth_loss"] == pytest.approx(expected)
+
+
+def test_perplexity_is_per_counted_target_not_per_step() -> None:
+    # The repro: one counted target per 150 steps read 1.013 as exp(loss / 150).
+    config = {**PRESETS["remember-rnn-long"].config, "batch_size": 4}
+    session = Session(p.RunConfig(**config), LIMITS.model_copy(update={"max_seq_len": 150}))
+    assert session.run.current_batch().counted_targets == 1.0
+    vocab = len(session.run.task.output_vocab)
+    progress = wire(session.train(3))
+    assert progress["perplexity"] == pytest.approx(np.exp(progress["loss"]), rel=1e-6)
+    assert progress["perplexity"] > 2.0  # near the vocabulary's size at the start, not 1.01
+    # The smoothed loss starts from a uniform guess at the one counted target, not at 150 of them.
+    smooth = np.log(vocab)
+    for loss in session.run.loss_history:
+        smooth = 0.999 * smooth + 0.001 * loss
+    assert progress["smooth_loss"] == pytest.approx(smooth, rel=1e-12)
 
 
 def test_set_hyper_changes_the_temperature_without_reset() -> None:

@@ -124,7 +124,15 @@ def test_encoder_decoder_marks_its_phases_and_context() -> None:
     backwards = [f for f in frames if f["type"] == "backward"]
     assert [f["t"] for f in backwards] == list(range(len(forwards) - 1, -1, -1))
     assert [f["phase"] for f in backwards] == ["decoder"] * (len(forwards) - Te) + ["encoder"] * Te
-    assert all(np.isfinite(f["dh_norm"]) and f["flow_row"] == [] for f in backwards)
+    assert all(np.isfinite(f["dh_norm"]) and len(f["flow_row"]) == f["t"] + 1 for f in backwards)
+    # The decoder's losses reach the encoder's states through the context; its own rows are 0.
+    source_length = int(session.iteration.batch.source_lengths[0])
+    for frame in backwards:
+        row = np.array(frame["flow_row"])
+        if frame["phase"] == "encoder":
+            assert not row.any()
+        else:
+            assert (row[:source_length] > 0).all() and not row[source_length:Te].any()
     with pytest.raises(CommandRefused) as refused:
         session.diagnose()  # the gradient lab measures single networks
     assert refused.value.code == "bad_phase"

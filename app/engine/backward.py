@@ -1,6 +1,7 @@
 """Backpropagation through time one step at a time, from t = T-1 down to 0.
 
-Each BackwardStep reports dL/dh_t of the total loss and its norm, the largest singular value
+Each BackwardStep reports dL/dh_t of the total loss and its norm (and dL/dc_t, the gradient along
+an LSTM's cell state, with its norm), the largest singular value
 of the step's Jacobian dh_t/dh_{t-1} (batch element 0) and a snapshot of every parameter's
 gradient accumulated over steps T-1 .. t: read-only arrays that later steps never change.
 """
@@ -14,7 +15,7 @@ import numpy as np
 
 from app.engine.diagnostics import jacobian_norms_of
 from app.engine.forward import ForwardTrace, readonly
-from app.engine.numerics import all_finite, global_norm, norms
+from app.engine.numerics import all_finite, global_norm, norm, norms
 from app.engine.spec import ModelSpec
 from app.engine.types import Array
 from app.engine.unroll import Sweep, build_model, head_gradients, param_grads
@@ -42,6 +43,8 @@ class BackwardStep:
     t: int
     dh: Array  # (B, H) dL/dh_t of the total loss (read-only)
     dh_norm: float  # ||dL/dh_t|| over the whole batch
+    dc: Array | None  # (B, H) dL/dc_t, the cell state's gradient (LSTM; else None)
+    dc_norm: float | None  # ||dL/dc_t|| over the whole batch (LSTM; else None)
     da: Array  # (B, G*H) dL/da_t, the stacked pre-activations' gradient (read-only)
     jacobian_norm: float  # largest singular value of dh_t/dh_{t-1}, batch element 0 (nan: off)
     grads: dict[str, Array]  # each parameter's gradient summed over steps T-1 .. t (read-only)
@@ -129,10 +132,13 @@ class Backward:
             self.model, self.trace.batch, self.trace.tape, self.sweep.dA, self.dlogits, slice(t, T)
         )
         jacobian = self.jacobian_norm(t) if self.diagnostics else float("nan")
+        dc = self.sweep.state_gradient()  # the cell state's own path back, beside h's
         record = BackwardStep(
             t=t,
             dh=readonly(dh),
-            dh_norm=float(np.sqrt(np.vdot(dh, dh))),
+            dh_norm=norm(dh),
+            dc=None if dc is None else readonly(dc),
+            dc_norm=None if dc is None else norm(dc),
             da=readonly(self.sweep.dA[t]),
             jacobian_norm=jacobian,
             grads={name: readonly(g) for name, g in grads.items()},

@@ -101,6 +101,10 @@ class Cell(ABC):
     ) -> tuple[Array, Array, Array | None]:
         """(dL/da_t, dL/dh_{t-1}, dL/dc_{t-1}) from dL/dh_t and dL/dc_t (None for zero)."""
 
+    def state_gradient(self, tape: Tape, idx: Index, dh: Array, dc: Array | None) -> Array | None:
+        """dL/dc_t of a cell with a cell state (None here: the state is h alone)."""
+        return None
+
     @abstractmethod
     def jvp(self, tape: Tape, idx: Index, v: Array, w: Weights) -> Array:
         """(dh_t/dh_{t-1}) v, the tangent of h_t for a tangent v of h_{t-1}, c_{t-1} held fixed."""
@@ -112,6 +116,11 @@ class Cell(ABC):
     @abstractmethod
     def display(self, tape: Tape) -> tuple[Array, dict[str, Array]]:
         """(candidate pre-activation (T, B, H), named gates (T, B, H)) as views of the tape."""
+
+    def candidate(self, stacked: Array) -> Array:
+        """The candidate's block (the one making h_t, or c_t's update) of a stacked (..., G*H)
+        array: the last block here."""
+        return stacked[..., (len(self.blocks) - 1) * self.H :]
 
 
 def _outer_sum(d: Array, x: Array) -> Array:
@@ -165,7 +174,7 @@ class VanillaCell(Cell):
 
     def display(self, tape: Tape) -> tuple[Array, dict[str, Array]]:
         """The pre-activation a_t; no gates."""
-        return tape.A, {}
+        return self.candidate(tape.A), {}
 
 
 class LSTMCell(Cell):
@@ -221,9 +230,7 @@ class LSTMCell(Cell):
         H = self.H
         g = tape.G[idx]
         tc = tape.aux[idx]
-        dct = dh * g[..., 2 * H : 3 * H] * tape.daux[idx]  # through h = o * tanh(c)
-        if dc is not None:
-            dct = dct + dc  # plus dL/dc_t arriving from step t + 1
+        dct = self.state_gradient(tape, idx, dh, dc)
         dgates = np.concatenate(
             [
                 dct * g[..., 3 * H :],  # d i = dc * g
@@ -235,6 +242,13 @@ class LSTMCell(Cell):
         )
         da = dgates * tape.dG[idx]  # through sigmoid and tanh
         return da, da @ w[0], dct * g[..., H : 2 * H]  # W_h^T da; dc_{t-1} = dc * f
+
+    def state_gradient(self, tape: Tape, idx: Index, dh: Array, dc: Array | None) -> Array:
+        """dL/dc_t from dL/dh_t and dL/dc_t arriving from step t + 1 (None for zero)."""
+        assert tape.daux is not None
+        H = self.H
+        dct = dh * tape.G[idx][..., 2 * H : 3 * H] * tape.daux[idx]  # through h = o * tanh(c)
+        return dct if dc is None else dct + dc  # plus the cell state's path from step t + 1
 
     def jvp(self, tape: Tape, idx: Index, v: Array, w: Weights) -> Array:
         """Tangent of h_t for a tangent v of h_{t-1}, with c_{t-1} fixed."""
@@ -263,7 +277,7 @@ class LSTMCell(Cell):
         H = self.H
         gates = {k: tape.G[..., j * H : (j + 1) * H] for j, k in enumerate(self.blocks)}
         gates["c"] = tape.cs[1:]
-        return tape.A[..., 3 * H :], gates
+        return self.candidate(tape.A), gates
 
 
 class GRUCell(Cell):
@@ -344,7 +358,7 @@ class GRUCell(Cell):
         """Candidate pre-activation; gates z, r and the candidate h~."""
         H = self.H
         gates = {"z": tape.G[..., :H], "r": tape.G[..., H : 2 * H], "h_tilde": tape.G[..., 2 * H :]}
-        return tape.A[..., 2 * H :], gates
+        return self.candidate(tape.A), gates
 
 
 CELL_TYPES: dict[str, type[Cell]] = {"rnn": VanillaCell, "lstm": LSTMCell, "gru": GRUCell}

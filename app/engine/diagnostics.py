@@ -64,29 +64,63 @@ def gradient_flow(
 ) -> Array:
     """(T, T) lower triangular: [t, k] = ||dL_t/dh_k|| for k <= t, 0 above the diagonal.
 
-    One backward sweep carries all T losses at once as rows of a matrix: at step k the rows
-    t >= k hold dL_t/dh_k, and the step's backward maps them all to dL_t/dh_{k-1} together.
     L_t is the step loss (mask-weighted, divided by B) and h_k the hidden state of one element.
     """
-    model = build_model(params, spec)
-    if spec.head == "none":
+    seen, _, _ = loss_flow(build_model(params, spec), trace, batch_index)
+    return flow_norms(seen)
+
+
+def loss_flow(
+    model: Model, trace: ForwardTrace, batch_index: int = 0
+) -> tuple[Array, Array, Array | None]:
+    """(seen (T, T, H) with seen[t, k] = dL_t/dh_k, and each loss's gradient reaching the initial
+    state: dL_t/dh_{-1} (T, H) and, for an LSTM, dL_t/dc_{-1} (T, H)).
+
+    One backward sweep carries all T losses at once as rows of a matrix: at step k the rows
+    t >= k hold dL_t/dh_k, and the step's backward maps them all to dL_t/dh_{k-1} together.
+    """
+    if model.spec.head == "none":
         raise ValueError("gradient_flow needs a model with an output head and losses")
     tape, batch = trace.tape, trace.batch
     _, dh_head = head_gradients(model, batch, trace.ys)
-    T, H = batch.T, spec.hidden_size
+    T, H = batch.T, model.spec.hidden_size
     b = slice(batch_index, batch_index + 1)
     seen = np.zeros((T, T, H), model.dtype)  # seen[t, k] = dL_t/dh_k, filled column by column
     dc = np.zeros((T, H), model.dtype) if tape.cs is not None else None  # dL_t/dc_k rows
+    initial = seen[:, 0]  # replaced by dL_t/dh_{-1} at k = 0
     for k in range(T - 1, -1, -1):
         seen[k, k] = dh_head[k, batch_index]  # loss k enters at h_k through the head
-        if k > 0:  # every loss t >= k steps back from h_k to h_{k-1} in one call
-            rows_c = None if dc is None else dc[k:]
-            _, seen[k:, k - 1], dc_prev = model.cell.backward(
-                tape, (k, b), seen[k:, k], rows_c, model.w
-            )
-            if dc is not None:
-                dc[k:] = dc_prev
-    return np.sqrt(np.einsum("tkh,tkh->tk", seen, seen, dtype=np.float64))  # zeros above
+        rows_c = None if dc is None else dc[k:]  # every loss t >= k steps back in one call
+        _, back, dc_prev = model.cell.backward(tape, (k, b), seen[k:, k], rows_c, model.w)
+        if k > 0:
+            seen[k:, k - 1] = back
+        else:
+            initial = back
+        if dc is not None:
+            dc[k:] = dc_prev
+    return seen, initial, dc
+
+
+def state_flow(
+    model: Model, tape: Tape, dh: Array, dc: Array | None, last: int, batch_index: int = 0
+) -> Array:
+    """(R, last + 1, H): R gradients arriving at the state after step `last` (dL_r/dh_last, and
+    dL_r/dc_last for an LSTM), walked back to step 0: [r, k] = dL_r/dh_k."""
+    b = slice(batch_index, batch_index + 1)
+    seen = np.zeros((dh.shape[0], last + 1, dh.shape[-1]), model.dtype)
+    for k in range(last, -1, -1):
+        seen[:, k] = dh
+        _, dh, dc = model.cell.backward(tape, (k, b), dh, dc, model.w)
+    return seen
+
+
+def flow_norms(seen: Array) -> Array:
+    """The norms over the last axis, scaled by each vector's largest entry so none overflows."""
+    peak = np.abs(seen).max(axis=-1, keepdims=True)
+    scale = np.where((peak > 0) & np.isfinite(peak), peak, 1.0)
+    unit = seen / scale  # entries in [-1, 1] where the vector is finite
+    sizes = np.sqrt(np.einsum("...h,...h->...", unit, unit, dtype=np.float64))
+    return sizes * scale[..., 0]  # zeros, inf and NaN came through unscaled
 
 
 def saturation(trace: ForwardTrace, batch_index: int = 0) -> float:

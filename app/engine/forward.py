@@ -48,13 +48,26 @@ class ForwardStep:
     t: int
     x: Array  # (B, D) the input vector used: one-hot row, embedding row or real vector
     h_prev: Array  # (B, H) h_{t-1}
-    a: Array  # (B, H) pre-activation (LSTM/GRU: the candidate's)
+    a: Array  # (B, H) pre-activation W_x x_t + W_h h_{t-1} + b (LSTM/GRU: the candidate's)
     h: Array  # (B, H) h_t
     gates: dict[str, Array]  # (B, H) each: LSTM i, f, o, g, c; GRU z, r, h_tilde; RNN none
     logits: Array  # (B, O) W_hy h_t + b_y (O = 0 without a head)
     y: Array  # (B, O) softmax probabilities, or the linear prediction
     loss: float  # sum_b m_tb l_tb / B
     losses: Array  # (B,) m_tb l_tb, each sequence's mask-weighted loss
+    xw: Array  # (B, H) a's input part W_x x_t + b, computed for all steps before the loop
+    bias: Array  # (H,) a's bias b
+
+    def terms(self, b: int = 0, out: Array | None = None) -> Array:
+        """(3, H) the pre-activation a of batch element b as its terms W_x x_t, W_h h_{t-1} and b
+        (the GRU candidate's middle term is W_hh (r * h_{t-1})), written into `out` if given."""
+        xw, bias = self.xw[b], self.bias
+        if out is None:
+            out = np.empty((3, bias.shape[0]), bias.dtype)
+        np.subtract(xw, bias, out=out[0])  # W_x x_t
+        np.subtract(self.a[b], xw, out=out[1])  # W_h h_{t-1}: a = W_x x_t + W_h h_{t-1} + b
+        out[2] = bias
+        return out
 
     def shifted(self, steps: int) -> ForwardStep:
         """The same record numbered `steps` later (a decoder's steps follow its encoder's)."""
@@ -169,6 +182,8 @@ class Forward:
             y=readonly(self.ys[t]),
             loss=float(self.step_losses[t]),
             losses=readonly(self.losses[t]),
+            xw=readonly(model.cell.candidate(self.xw[t])),
+            bias=readonly(model.cell.candidate(model.b)),
         )
         self.steps.append(record)
         self.t = t + 1

@@ -95,8 +95,8 @@ def _recurrent(H: int, init: InitSpec, rng: Generator) -> Array:
 def init_params(spec: ModelSpec, init: InitSpec, rng: Generator) -> Params:
     """Fresh parameters: Gaussian(0, scale^2) weights, unit-Gaussian embedding, zero biases.
 
-    Recurrent matrices follow `init.scheme`; the LSTM forget-gate bias starts at 1 so the cell
-    remembers by default (Gers et al. 2000; Jozefowicz et al. 2015).
+    Recurrent matrices follow `init.scheme`; the LSTM forget-gate bias starts at init.forget_bias
+    (1 by default) so the cell remembers from the start (Gers et al. 2000; Jozefowicz et al. 2015).
     """
     dtype = np.dtype(spec.dtype)
     recurrent = set(recurrent_names(spec))
@@ -107,7 +107,7 @@ def init_params(spec: ModelSpec, init: InitSpec, rng: Generator) -> Params:
         elif name == "E":
             value = rng.standard_normal(shape)
         elif name.startswith("b_"):
-            value = np.ones(shape) if name == "b_f" else np.zeros(shape)
+            value = np.full(shape, init.forget_bias if name == "b_f" else 0.0)
         else:
             value = rng.standard_normal(shape) * init.scale
         params[name] = value.astype(dtype)

@@ -22,7 +22,7 @@ import numpy as np
 from app.engine.backward import Backward, BackwardStep, Gradients
 from app.engine.cells import Tape
 from app.engine.chain import Chain, Phase
-from app.engine.diagnostics import Spectrum, spectrum
+from app.engine.diagnostics import Spectrum, flow_norms, loss_flow, spectrum, state_flow
 from app.engine.forward import Forward, ForwardStep
 from app.engine.heads import head_forward
 from app.engine.net import Measurements
@@ -199,9 +199,25 @@ class EncoderDecoderPass(Chain[ForwardStep]):
             raise RuntimeError("seq2seq forward pass not done")
         return EncoderDecoderBackward(self, self.decoder)
 
-    def gradient_flow(self) -> None:
-        """Not drawn yet for an encoder-decoder."""
-        return None
+    def gradient_flow(self) -> Array:
+        """(T, T) over the encoder's and the decoder's steps together: [t, k] = ||dL_t/dh_k||.
+
+        The rows that carry a loss are the decoder's. Each loss flows back through the decoder's
+        states into the context vector, and from it through the encoder's states, from the source's
+        last real word back to its first (batch element 0). Encoder rows (no loss) are zero, and
+        so are the encoder's padding steps after the context.
+        """
+        self.finish()
+        assert self.decoder is not None
+        decoder, encoder = self.decoder, self.encoder
+        seen, dh_context, dc_context = loss_flow(decoder.model, decoder.trace)
+        last = int(self.lengths[0]) - 1  # the encoder step whose state is the context
+        reached = state_flow(encoder.model, encoder.trace.tape, dh_context, dc_context, last)
+        T_enc, T_dec = encoder.T, decoder.T
+        flow = np.zeros((T_enc + T_dec, T_enc + T_dec))
+        flow[T_enc:, : last + 1] = flow_norms(reached)
+        flow[T_enc:, T_enc:] = flow_norms(seen)
+        return flow
 
     def measure(self) -> Measurements:
         """The gradient lab measures a single network."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -100,6 +101,7 @@ class InitSpec:
     scheme: InitScheme = "gaussian"
     spectral_radius: float | None = None  # rescale each recurrent matrix to exactly this radius
     scale: float = 0.01  # standard deviation of the Gaussian weights
+    forget_bias: float = 1.0  # an LSTM's initial b_f (Jozefowicz, Zaremba & Sutskever 2015)
 
     def __post_init__(self) -> None:
         _choice("scheme", self.scheme, INIT_SCHEMES)
@@ -107,3 +109,5 @@ class InitSpec:
             raise ValueError(f"spectral_radius must be positive; got {self.spectral_radius!r}")
         if not self.scale >= 0:
             raise ValueError(f"scale must be non-negative; got {self.scale!r}")
+        if not math.isfinite(self.forget_bias):
+            raise ValueError(f"forget_bias must be finite; got {self.forget_bias!r}")

@@ -14,7 +14,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from app.engine.heads import head_forward
-from app.engine.numerics import all_finite, global_norm
+from app.engine.numerics import all_finite, global_norm, largest_magnitude
 from app.engine.optim import Optimizer
 from app.engine.spec import ModelSpec
 from app.engine.types import Array, Sequences
@@ -92,6 +92,11 @@ def _clip_norm(grads: dict[str, Array], norm: float, threshold: float) -> bool:
     """Rescale the gradients in place to global norm c if above it, keeping their direction."""
     if not norm > threshold:
         return False
+    if norm == float("inf"):  # every entry finite, the norm past float64's range: shrink first
+        peak = max(largest_magnitude(g) for g in grads.values())
+        for g in grads.values():
+            g /= peak
+        norm = global_norm(grads)
     scale = threshold / norm
     for g in grads.values():
         g *= scale
@@ -126,9 +131,12 @@ def apply_gradients(
     clip_mode: str,
     clip_threshold: float,
 ) -> Applied:
-    """Clip, then update in place, unless the gradients hold inf/NaN: such an update is refused."""
+    """Clip, then update in place, unless the gradients hold inf/NaN: such an update is refused.
+
+    A gradient whose entries are all finite is applied, whatever its norm.
+    """
     clip = clip_gradients(grads, clip_mode, clip_threshold)
-    applied = bool(clip.finite and np.isfinite(clip.norm_before))
+    applied = clip.finite
     if applied:
         optimizer.update(params, clip.grads)
     norm_after = global_norm(clip.grads) if clip.clipped else float(clip.norm_before)

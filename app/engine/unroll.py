@@ -240,6 +240,7 @@ class Sweep:
         self.t = T - 1
         self.dA = np.empty((T, B, self.cell.width), dh_ext.dtype)  # dL/da_t, filled as we go
         lstm = tape.cs is not None
+        self.fed: tuple[Array, Array | None] | None = None  # what the cell was given at step t
         if truncation is None:
             self.dh: Array = np.zeros((B, H), dh_ext.dtype)  # dL/dh_t from steps after t
             self.dc: Array | None = np.zeros((B, H), dh_ext.dtype) if lstm else None
@@ -262,6 +263,7 @@ class Sweep:
             dc = self.dc
             if dc is not None and self.dc_ext is not None:
                 dc = dc + self.dc_ext[t]
+            self.fed = (dh, dc)
             self.dA[t], self.dh, self.dc = self.cell.backward(self.tape, t, dh, dc, self.w)
         else:
             slot = t % self.k
@@ -269,10 +271,20 @@ class Sweep:
             if self.dc is not None:
                 self.dc[slot] = 0.0 if self.dc_ext is None else self.dc_ext[t]
             dh = self.dh.sum(axis=0)
+            self.fed = (self.dh, self.dc)
             dA, self.dh, self.dc = self.cell.backward(self.tape, t, self.dh, self.dc, self.w)
             self.dA[t] = dA.sum(axis=0)
         self.t = t - 1
         return t, dh
+
+    def state_gradient(self) -> Array | None:
+        """dL/dc_t (B, H) of the step just processed, for a cell with a cell state (else None)."""
+        if self.fed is None:
+            raise RuntimeError("no step processed yet")
+        dc = self.cell.state_gradient(self.tape, self.t + 1, *self.fed)
+        if dc is None or self.k is None:
+            return dc
+        return dc.sum(axis=0)  # truncated: the live losses' slots together
 
     def initial_state_grads(self) -> tuple[Array, Array | None]:
         """(dL/dh0, dL/dc0) (B, H) once done: what flows into the initial state."""

@@ -30,6 +30,13 @@ class RunConfig(Strict):
     init: InitScheme = "gaussian"
     spectral_radius: float | None = Field(None, gt=0, le=10, description="rescale W_hh to this")
     init_scale: float = Field(0.1, gt=0, le=10, description="std of the Gaussian initialisation")
+    forget_bias: float = Field(
+        1.0,
+        ge=-5,
+        le=10,
+        description="LSTM: the forget gate's initial bias b_f (1: Jozefowicz, Zaremba & Sutskever "
+        "2015); f = sigmoid(b_f) at the start sets how far the cell state carries",
+    )
     optimizer: OptimizerName = "adagrad"
     learning_rate: float = Field(0.1, gt=0, le=10)
     clip_mode: ClipMode = "value"

@@ -69,6 +69,18 @@ class ForwardFrame(Strict):
     target_value: Vector | None = Field(None, description="the real-valued target (linear only)")
     loss: Number = Field(description="L_t: -log y_t[target], or squared error")
     total_loss: Number = Field(description="sum of L_t so far in this iteration")
+    gates: dict[str, Vector] | None = Field(
+        None,
+        description="gated cells: each gate's value, shape (H,), keyed by the cell's own names "
+        "(LSTM i, f, o, g and the cell state c; GRU z, r and the candidate h_tilde); null for "
+        "the vanilla cell",
+    )
+    terms: Matrix | None = Field(
+        None,
+        description="a_t split into its terms, rows W_x x_t, W_h h_{t-1} and b, shape (3, H) "
+        "(LSTM: the candidate g's; GRU: the candidate h_tilde's, whose middle row is "
+        "W_hh (r * h_{t-1}))",
+    )
 
 
 class BackwardFrame(Strict):
@@ -81,7 +93,14 @@ class BackwardFrame(Strict):
     dh: Vector = Field(description="dL/dh_t, shape (H,)")
     dh_norm: Number
     jacobian_norm: Number = Field(description="largest singular value of dh_t/dh_{t-1}")
-    flow_row: Vector = Field(description="||dL_t/dh_k|| for k = 0..t")
+    flow_row: Vector = Field(
+        description="||dL_t/dh_k|| for k = 0..t (encoder-decoder: the decoder's losses reach "
+        "the encoder's states through the context vector; an encoder step's row is zeros)"
+    )
+    dc: Vector | None = Field(
+        None, description="LSTM: dL/dc_t, the gradient along the cell state, shape (H,)"
+    )
+    dc_norm: Number | None = Field(None, description="LSTM: ||dL/dc_t|| (the batch's, as dh_norm)")
 
 
 class UpdateFrame(Strict):
@@ -95,8 +114,13 @@ class UpdateFrame(Strict):
     norm_after_clip: Number = Field(description="norm of the gradient the update used")
     clipped: bool
     finite: bool = Field(description="false when the gradients held inf/NaN and were not applied")
-    smooth_loss: Number = Field(description="exponential moving average, 0.999 as min-char-rnn")
-    perplexity: Number | None = Field(description="exp(smooth_loss / T), per step (softmax only)")
+    smooth_loss: Number = Field(
+        description="min-char-rnn's smoothed loss: an average with weight 0.999 on the past, "
+        "started at a uniform guess's loss (ln V per counted target)"
+    )
+    perplexity: Number | None = Field(
+        description="exp(mean loss per counted target) of the latest iteration (softmax only)"
+    )
 
 
 class SequenceFrame(Strict):
@@ -133,10 +157,18 @@ class ProgressFrame(Strict):
     type: Literal["progress"] = "progress"
     iteration: int
     loss: Number = Field(description="total loss of the latest iteration")
-    smooth_loss: Number = Field(description="exponential moving average, 0.999 as min-char-rnn")
-    perplexity: Number | None = Field(description="exp(smooth_loss / T), per step (softmax only)")
+    smooth_loss: Number = Field(
+        description="min-char-rnn's smoothed loss: an average with weight 0.999 on the past, "
+        "started at a uniform guess's loss (ln V per counted target)"
+    )
+    perplexity: Number | None = Field(
+        description="exp(mean loss per counted target) of the latest iteration (softmax only)"
+    )
     clipped: int = Field(description="iterations clipped since the previous progress frame")
     skipped: int = Field(description="iterations whose gradients were non-finite and not applied")
+    max_grad_norm: Number | None = Field(
+        None, description="the largest global gradient norm before clipping in this stretch"
+    )
     heldout: dict[str, Number] | None = Field(
         None, description="metrics on the held-out split (loss, accuracy or mse), now and then"
     )

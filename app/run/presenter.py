@@ -109,8 +109,21 @@ def _top(y: Array, vocab: tuple[str, ...]) -> list[TokenProb]:
     return [TokenProb.model_construct(token=vocab[i], p=wire_number(y[i])) for i in order]
 
 
+def _inside(record: ForwardStep) -> dict[str, Any]:
+    """The cell's insides for the sequence on screen: the terms of a_t, and the gates (and cell
+    state) of a gated cell, converted in one piece (the hot path)."""
+    gates = record.gates
+    stacked = np.empty((3 + len(gates), record.a.shape[-1]), np.float32)  # as sent
+    record.terms(0, out=stacked[:3])
+    for row, values in zip(stacked[3:], gates.values(), strict=True):
+        row[...] = values[0]
+    rows = wire_array(stacked)
+    return {"terms": rows[:3], "gates": dict(zip(gates, rows[3:], strict=True)) if gates else None}
+
+
 def forward_frame(task: Task, it: Iteration, record: ForwardStep) -> ForwardFrame:
-    """One forward step of the sequence on screen: h_t, a_t, y_t, its best tokens and L_t."""
+    """One forward step of the sequence on screen: h_t, a_t, y_t, its best tokens and L_t, and
+    the cell's insides."""
     t = record.t  # across encoder and decoder
     y = record.y[0]  # (V,) probabilities, (O,) prediction, or (0,) for an encoder
     row = it.target_row(t)
@@ -138,13 +151,16 @@ def forward_frame(task: Task, it: Iteration, record: ForwardStep) -> ForwardFram
         target_value=None if target_value is None else wire_array(target_value),
         loss=wire_number(shown_loss(record)),
         total_loss=wire_number(it.shown_loss),
+        **_inside(record),
     )
 
 
 def backward_frame(it: Iteration, record: BackwardStep) -> BackwardFrame:
-    """One BPTT step: dL/dh_t, its norm, the step Jacobian's norm and the flow row of L_t."""
+    """One BPTT step: dL/dh_t (and an LSTM's dL/dc_t), their norms, the step Jacobian's norm and
+    the flow row of L_t."""
     t = record.t
     flow_row = [] if it.flow is None else wire_array(it.flow[t, : t + 1])
+    dc, dc_norm = record.dc, record.dc_norm
     return BackwardFrame.model_construct(
         type="backward",
         iteration=it.number,
@@ -154,21 +170,21 @@ def backward_frame(it: Iteration, record: BackwardStep) -> BackwardFrame:
         dh_norm=wire_number(record.dh_norm),
         jacobian_norm=wire_number(record.jacobian_norm),
         flow_row=flow_row,
+        dc=None if dc is None else wire_array(dc[0]),
+        dc_norm=None if dc_norm is None else wire_number(dc_norm),
     )
 
 
-def smoothed(run: RunState, length: int) -> tuple[Number, Number | None]:
-    """min-char-rnn's smoothed loss, and the per-step perplexity it implies (tokens only)."""
+def smoothed(run: RunState) -> tuple[Number, Number | None]:
+    """min-char-rnn's smoothed loss, and the perplexity of the latest iteration (tokens only)."""
     smooth = run.smooth_loss if run.smooth_loss is not None else float("nan")
-    perplexity = None
-    if run.task.info.head == "softmax":
-        perplexity = wire_number(np.exp(min(smooth / max(length, 1), 700.0)))
-    return wire_number(smooth), perplexity
+    perplexity = run.perplexity()
+    return wire_number(smooth), None if perplexity is None else wire_number(perplexity)
 
 
 def update_frame(run: RunState, update: Update) -> UpdateFrame:
     """The parameter update closing an iteration."""
-    smooth, perplexity = smoothed(run, update.length)
+    smooth, perplexity = smoothed(run)
     applied = update.applied
     return UpdateFrame(
         iteration=update.number,
@@ -187,7 +203,7 @@ def progress_frame(
     run: RunState, it: Iteration, report: TrainingReport, heldout: dict[str, Number] | None
 ) -> ProgressFrame:
     """Training progress after a stretch of whole iterations."""
-    smooth, perplexity = smoothed(run, it.length)
+    smooth, perplexity = smoothed(run)
     return ProgressFrame(
         iteration=it.number,
         loss=wire_number(report.last_loss),
@@ -195,6 +211,7 @@ def progress_frame(
         perplexity=perplexity,
         clipped=report.clipped,
         skipped=report.skipped,
+        max_grad_norm=wire_number(report.max_grad_norm),
         heldout=heldout,
     )
 

@@ -77,7 +77,7 @@ def build_net(task: Task, config: RunConfig) -> Net:
 
 def init_spec(config: RunConfig) -> InitSpec:
     """The initialisation a config asks for."""
-    return InitSpec(config.init, config.spectral_radius, config.init_scale)
+    return InitSpec(config.init, config.spectral_radius, config.init_scale, config.forget_bias)
 
 
 @dataclass(eq=False)
@@ -97,6 +97,7 @@ class RunState:
     carried: Array | None = None  # h (or [h, c]) carried into the next stateful batch
     smooth_loss: float | None = None
     loss_history: list[float] = field(default_factory=list)
+    counted_targets: float = 0.0  # targets counted per sequence in the latest iteration
     samples_drawn: int = 0
 
     @classmethod
@@ -129,20 +130,34 @@ class RunState:
             self.params, self.optimizer, grads, config.clip_mode, config.clip_threshold
         )
         self.carried = carried
-        self.record_loss(loss)
+        self.record_loss(loss, self.current_batch())
         self.iteration += 1
         self.batch = None  # the next iteration draws new data
         return applied
 
-    def record_loss(self, loss: float) -> None:
-        """Keep the loss curve and min-char-rnn's smoothed loss."""
+    def record_loss(self, loss: float, batch: Batch) -> None:
+        """Keep the loss curve and min-char-rnn's smoothed loss.
+
+        The smoothed loss starts where min-char-rnn's does, at a uniform guess's loss: ln V for
+        every counted target (min-char-rnn: -log(1/V) * seq_length); a regression starts at its
+        first loss.
+        """
         self.loss_history.append(float(loss))
+        self.counted_targets = batch.counted_targets
         if not np.isfinite(loss):
             return
         if self.smooth_loss is None:
             self.smooth_loss = float(loss)
-        else:
-            self.smooth_loss = SMOOTHING * self.smooth_loss + (1 - SMOOTHING) * float(loss)
+            if self.task.info.head == "softmax":
+                self.smooth_loss = np.log(len(self.task.output_vocab)) * self.counted_targets
+        self.smooth_loss = SMOOTHING * self.smooth_loss + (1 - SMOOTHING) * float(loss)
+
+    def perplexity(self) -> float | None:
+        """exp(mean loss per counted target) of the latest iteration (softmax tasks only)."""
+        if self.task.info.head != "softmax" or not self.loss_history or not self.counted_targets:
+            return None
+        per_target = self.loss_history[-1] / self.counted_targets
+        return float(np.exp(min(per_target, 700.0)))  # exp(710) would overflow
 
     def sampler(self) -> np.random.Generator:
         """A generator for the next sample of its own, so sampling never disturbs training."""

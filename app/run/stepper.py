@@ -64,7 +64,6 @@ class Update:
     """What closed an iteration: its number and loss, the BPTT gradients and what they did."""
 
     number: int
-    length: int
     loss: float
     gradients: Gradients
     applied: Applied
@@ -132,7 +131,7 @@ class Stepper:
         loss = it.forward.total_loss
         applied = self.run.conclude(loss, gradients.grads, it.forward.carried)
         self.iteration = self._begin()
-        return Update(it.number, it.length, loss, gradients, applied)
+        return Update(it.number, loss, gradients, applied)
 
     def train(self, iterations: int) -> TrainingReport:
         """Whole iterations on the fast path; the iteration in progress is trained from scratch."""

@@ -66,23 +66,12 @@ def evaluate(run: RunState) -> dict[str, float]:
     return metrics
 
 
-def flow_ratio(run: RunState) -> float:
-    """||dL_T/dh_0|| / ||dL_T/dh_T|| on the current batch: how much of the last loss's gradient
-    reaches step 0 (NaN where the net draws no flow)."""
-    flow = run.net.forward(run.params, run.current_batch()).gradient_flow()
-    if flow is None:
-        return float("nan")
-    last = flow[-1]  # [k] = ||dL_T/dh_k||
-    return float(last[0] / last[-1]) if last[-1] > 0 else float("nan")
-
-
 @dataclass
 class TrainingResult:
-    """A finished run: its state, what training did, and the gradient flow it started with."""
+    """A finished run: its state, and what training did."""
 
     run: RunState  # its parameters, state carried and stream position, ready to go on
     report: TrainingReport  # the losses, and what the updates met on the way
-    initial_flow_ratio: float  # flow_ratio on the first batch, before training
 
     def evaluate(self) -> dict[str, float]:
         """Held-out metrics now, with the run's bookkeeping beside them."""
@@ -93,7 +82,6 @@ class TrainingResult:
             clipped=float(report.clipped),
             skipped=float(report.skipped),
             max_grad_norm=report.max_grad_norm,
-            initial_flow_ratio=self.initial_flow_ratio,
         )
         return metrics
 
@@ -101,9 +89,7 @@ class TrainingResult:
 def train(task: Task, config: Mapping[str, Any], iterations: int) -> TrainingResult:
     """Train `task` from scratch for `iterations` updates as configured (RunConfig fields)."""
     run = RunState.start(task, RunConfig.model_validate(dict(config)))
-    with np.errstate(over="ignore", invalid="ignore"):
-        initial_flow_ratio = flow_ratio(run)
-    return TrainingResult(run, train_iterations(run, iterations), initial_flow_ratio)
+    return TrainingResult(run, train_iterations(run, iterations))
 
 
 def train_preset(preset: Preset, iterations: int | None = None) -> TrainingResult:

@@ -27,6 +27,14 @@ class Batch(Sequences):
     next_cursor: int | None = None  # stream tasks: pass back as `cursor` for the next batch
     decoder_inputs: np.ndarray | None = None  # (T_out, B) <sos> y_1 ... for encoder-decoder
 
+    @property
+    def counted_targets(self) -> float:
+        """Targets whose loss counts, per sequence (the loss mask's sum over the batch / B)."""
+        steps, sequences = np.shape(self.targets)[:2]
+        if self.loss_mask is None:
+            return float(steps)
+        return float(np.sum(self.loss_mask)) / sequences
+
 
 @dataclass(frozen=True)
 class TaskInfo:

@@ -1,9 +1,12 @@
-"""A preset: a task, a full run configuration and a lesson, with the result it is known to reach.
+"""A preset: a task, a full run configuration and a lesson, with the results it is known to reach.
 
 Each preset's `config` names every RunConfig field, so a preset means the same run even if the
-protocol's defaults change. Its expectations are checked by tests/tasks: after `iterations`
-updates at the preset's seed, each metric lies on the stated side of its bound. Lesson texts
-are Markdown files in data/lessons/, shared by the presets of one lesson.
+protocol's defaults change. Every claim a preset makes is backed by an Expectation that the
+tests run through a Session, the pages' own code path (tests/tasks/test_truth.py): claim 0 is
+its title and one-line note, claim n the n-th numbered claim of its lesson text. Metrics named
+initial_* are read off the frames of the first iteration stepped forward and back, final_* off
+the iteration after training, the rest after `iterations` updates at the preset's seed. Lesson
+texts are Markdown files in data/lessons/, shared by the presets of one lesson.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ STANDARD: dict[str, Any] = {
     "init": "gaussian",
     "spectral_radius": None,
     "init_scale": 0.1,
+    "forget_bias": 1.0,
     "optimizer": "adam",
     "learning_rate": 0.01,
     "clip_mode": "norm",
@@ -44,17 +48,24 @@ METRIC_NAMES = {
     "ambiguous_accuracy": "held-out accuracy on noun-or-verb words",
     "tune_accuracy": "fraction of tunes played without a wrong note",
     "initial_flow_ratio": "||dL_T/dh_0|| / ||dL_T/dh_T|| at initialisation",
+    "initial_flow_minimum": "the smallest ||dL_T/dh_k|| / ||dL_T/dh_T|| at initialisation",
+    "final_flow_ratio": "||dL_T/dh_0|| / ||dL_T/dh_T|| after training",
+    "initial_cell_spread": "the largest factor between ||dL/dc_k|| and ||dL/dc_T|| at "
+    "initialisation",
     "skipped": "updates skipped as non-finite",
+    "clipped": "updates clipped",
+    "max_grad_norm": "the largest gradient norm before clipping",
 }
 
 
 @dataclass(frozen=True)
 class Expectation:
-    """A metric's bound after training: below, above, or both (a band)."""
+    """A metric's bound: below, above, or both (a band), and the claims it backs."""
 
     metric: str
     below: float | None = None
     above: float | None = None
+    claims: tuple[int, ...] = (0,)  # 0: the preset's title and note; n: its lesson's claim n
 
     def __post_init__(self) -> None:
         if self.below is None and self.above is None:

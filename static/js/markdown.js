@@ -1,5 +1,6 @@
 // The small Markdown the lesson texts use, as safe HTML: headings, paragraphs, **bold**,
-// `code`, indented code blocks, "- " lists and pipe tables. Everything is escaped first.
+// `code`, indented code blocks, "- " and "1. " lists and pipe tables. Everything is escaped
+// first.
 
 const escape = (text) =>
   text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
@@ -18,6 +19,8 @@ function table(lines) {
   const rows = body.map((line) => `<tr>${cells(line).map((c) => `<td>${c}</td>`).join("")}</tr>`).join("");
   return `<table><thead><tr>${th}</tr></thead><tbody>${rows}</tbody></table>`;
 }
+
+const LIST_ITEM = /^\s*([-*]|\d+\.) /;
 
 // A pipe table starts here: a row, then a |---|---| separator.
 const tableStart = (lines, i) => /^\s*\|/.test(lines[i]) && /^\s*\|[\s:|-]+\|\s*$/.test(lines[i + 1] ?? "");
@@ -42,17 +45,20 @@ export function renderMarkdown(source) {
       const rows = [];
       while (i < lines.length && /^\s*\|/.test(lines[i])) rows.push(lines[i++]);
       blocks.push(table(rows));
-    } else if (/^\s*[-*] /.test(line)) {
+    } else if (LIST_ITEM.test(line)) {
       const items = [];
+      const first = line.match(/^\s*(\d+)\. /)?.[1];
       while (i < lines.length && lines[i].trim() && !/^#/.test(lines[i])) {
-        if (/^\s*[-*] /.test(lines[i])) items.push(lines[i].replace(/^\s*[-*] /, ""));
+        if (LIST_ITEM.test(lines[i])) items.push(lines[i].replace(LIST_ITEM, ""));
         else items[items.length - 1] += ` ${lines[i].trim()}`;
         i += 1;
       }
-      blocks.push(`<ul>${items.map((item) => `<li>${inline(item)}</li>`).join("")}</ul>`);
+      const tag = first ? "ol" : "ul";
+      const start = first && first !== "1" ? ` start="${Number(first)}"` : "";
+      blocks.push(`<${tag}${start}>${items.map((item) => `<li>${inline(item)}</li>`).join("")}</${tag}>`);
     } else {
       const text = [lines[i++].trim()]; // always take a line: no input can stall the loop
-      while (i < lines.length && lines[i].trim() && !/^(#{1,4} | {4}|\s*[-*] )/.test(lines[i]) && !tableStart(lines, i)) {
+      while (i < lines.length && lines[i].trim() && !/^(#{1,4} | {4})/.test(lines[i]) && !LIST_ITEM.test(lines[i]) && !tableStart(lines, i)) {
         text.push(lines[i++].trim());
       }
       blocks.push(`<p>${inline(text.join(" "))}</p>`);

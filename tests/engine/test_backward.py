@@ -143,6 +143,48 @@ def test_each_steps_dh_is_the_total_losss_gradient_wrt_h_t(cell: str) -> None:
         assert r.dh_norm == pytest.approx(float(np.linalg.norm(numeric)), rel=1e-6)
 
 
+def total_loss_from_cell(case: Case, t: int, c_t: np.ndarray, trace: Forward) -> float:
+    """L_t + L_{t+1} + ... as a function of an LSTM's c_t, which reaches h_t = o_t tanh(c_t)."""
+    h_t = np.array(trace.trace.gates["o"][t]) * np.tanh(c_t)  # o_t does not depend on c_t
+    base = state_after(trace.trace, t)
+    base[:, case.spec.hidden_size :] = c_t
+    return total_loss_from(case, t, h_t, base)
+
+
+@pytest.mark.parametrize("arch", ["many_to_one", "stateful"])
+def test_each_lstm_steps_dc_is_the_total_losss_gradient_wrt_c_t(arch: str) -> None:
+    case = make_case("lstm", "onehot", "softmax", arch, T=5)
+    forward = Forward(
+        case.params, case.spec, case.inputs, case.targets, h0=case.h0, loss_mask=case.mask
+    )
+    trace = forward.run()
+    backward = Backward(trace, case.params, case.spec)
+    for record in [backward.step() for _ in range(5)]:
+        assert record.dc is not None and record.dc_norm is not None
+        c = np.array(trace.gates["c"][record.t])
+        numeric = numerical_gradient(
+            lambda r=record, c=c: total_loss_from_cell(case, r.t, c, forward), {"c": c}
+        )["c"]
+        assert relative_error(np.array(record.dc), numeric) < 1e-6, record.t
+        assert record.dc_norm == pytest.approx(float(np.linalg.norm(numeric)), rel=1e-6)
+        assert not record.dc.flags.writeable
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru"])
+def test_cells_without_a_cell_state_report_no_dc(cell: str) -> None:
+    step = stepwise(make_case(cell, "onehot", "softmax")).steps[0]
+    assert step.dc is None and step.dc_norm is None
+
+
+def test_truncated_dc_of_a_window_at_least_T_long_is_the_full_one() -> None:
+    case = make_case("lstm", "real", "linear", "masked", T=4)
+    full, long = stepwise(case), stepwise(case, truncation=4)
+    for a, b in zip(full.steps, long.steps, strict=True):
+        np.testing.assert_allclose(b.dc, a.dc, rtol=1e-12, atol=1e-15)
+    cut = stepwise(case, truncation=1)
+    assert cut.steps[-1].dc_norm != pytest.approx(full.steps[-1].dc_norm, rel=1e-3)
+
+
 def test_step_snapshots_accumulate_and_do_not_change_later() -> None:
     case = make_case("gru", "onehot", "softmax")
     trace = Forward(case.params, case.spec, case.inputs, case.targets).run()

@@ -15,7 +15,7 @@ from app.engine import (
     jacobian_norms,
     spectrum,
 )
-from app.engine.diagnostics import jacobians_of
+from app.engine.diagnostics import flow_norms, jacobians_of
 from app.engine.heads import head_forward
 from app.engine.params import orthogonal
 from app.engine.unroll import build_model
@@ -165,3 +165,13 @@ def test_non_finite_runs_are_reported_not_raised() -> None:
     assert np.isnan(backward.steps[0].jacobian_norm)
     s = spectrum(case.params["W_hh"], "linear")
     assert not s.finite and np.isnan(s.largest_singular_value) and not s.vanishing_sufficient
+
+
+def test_flow_norms_never_overflow() -> None:
+    seen = np.array([[[1e200, 1e200], [3.0, 4.0]], [[0.0, 0.0], [np.inf, 1.0]]])
+    sizes = flow_norms(seen)
+    np.testing.assert_allclose(sizes[0], [np.sqrt(2) * 1e200, 5.0], rtol=1e-12)
+    assert sizes[1, 0] == 0.0 and sizes[1, 1] == np.inf
+    assert np.isnan(flow_norms(np.array([[np.nan, 1.0]])))[0]
+    big32 = np.array([[3e19, 4e19]], np.float32)
+    assert flow_norms(big32)[0] == pytest.approx(5e19, rel=1e-6)

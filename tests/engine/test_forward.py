@@ -30,6 +30,8 @@ def reference(case: Case) -> dict[str, np.ndarray]:
     H = spec.hidden_size
     hs, cs, ys, losses = (np.zeros((T, B, H)), np.zeros((T, B, H)), [], np.zeros((T, B)))
     out = np.zeros((T, B, spec.output_size))
+    gates: dict[str, np.ndarray] = {}  # name -> (T, B, H)
+    terms: dict[str, np.ndarray] = {}  # block label -> (T, B, 3, H): W_x x_t, W_h h, b
     for b in range(B):
         h = np.zeros((H, 1)) if case.h0 is None else case.h0[b, :H].reshape(H, 1)
         c = (
@@ -46,8 +48,16 @@ def reference(case: Case) -> dict[str, np.ndarray]:
             else:
                 x = case.inputs[t, b].reshape(-1, 1)
 
-            def pre(k: str, hh: np.ndarray, x: np.ndarray = x) -> np.ndarray:
-                return P[f"W_x{k}"] @ x + P[f"W_h{k}"] @ hh + P[f"b_{k}"].reshape(-1, 1)
+            def pre(
+                k: str, hh: np.ndarray, x: np.ndarray = x, t: int = t, b: int = b, label: str = ""
+            ) -> np.ndarray:
+                parts = [P[f"W_x{k}"] @ x, P[f"W_h{k}"] @ hh, P[f"b_{k}"].reshape(-1, 1)]
+                terms.setdefault(label or k, np.zeros((T, B, 3, H)))[t, b] = np.hstack(parts).T
+                return parts[0] + parts[1] + parts[2]
+
+            def keep(t: int = t, b: int = b, **values: np.ndarray) -> None:
+                for name, v in values.items():
+                    gates.setdefault(name, np.zeros((T, B, H)))[t, b] = v[:, 0]
 
             if spec.cell == "rnn":
                 h = F[spec.activation](pre("h", h))
@@ -56,10 +66,12 @@ def reference(case: Case) -> dict[str, np.ndarray]:
                 g = np.tanh(pre("g", h))
                 c = f * c + i * g
                 h = o * np.tanh(c)
+                keep(i=i, f=f, o=o, g=g, c=c)
             else:
                 z, r = _sigmoid(pre("z", h)), _sigmoid(pre("r", h))
-                n = np.tanh(pre("h", r * h))
+                n = np.tanh(pre("h", r * h, label="h_tilde"))
                 h = z * h + (1 - z) * n
+                keep(z=z, r=r, h_tilde=n)
             y = P["W_hy"] @ h + P["b_y"].reshape(-1, 1)
             if spec.head == "softmax":
                 p = np.exp(y) / np.sum(np.exp(y))
@@ -70,7 +82,7 @@ def reference(case: Case) -> dict[str, np.ndarray]:
             hs[t, b], cs[t, b], out[t, b] = h[:, 0], c[:, 0], y[:, 0]
             losses[t, b] = loss * (1.0 if case.mask is None else case.mask[t, b])
     del ys
-    return {"hs": hs, "cs": cs, "ys": out, "losses": losses}
+    return {"hs": hs, "cs": cs, "ys": out, "losses": losses, "gates": gates, "terms": terms}
 
 
 GRID = [
@@ -101,6 +113,24 @@ def test_forward_matches_direct_float64_evaluation(
     fast_loss, _, state = loss_and_grads(case.params, case.spec, data, h0=case.h0)
     assert fast_loss == pytest.approx(trace.total_loss, rel=1e-13)
     np.testing.assert_allclose(state, trace.state, rtol=1e-13)
+
+
+@pytest.mark.parametrize(("cell", "input_kind"), list(itertools.product(CELLS, INPUT_KINDS)))
+def test_gates_and_pre_activation_terms_match_the_equations(cell: str, input_kind: str) -> None:
+    case = make_case(cell, input_kind, "softmax", "stateful")
+    ref = reference(case)
+    forward = Forward(case.params, case.spec, case.inputs, case.targets, h0=case.h0)
+    candidate = {"rnn": "h", "lstm": "g", "gru": "h_tilde"}[cell]
+    for step in (forward.step() for _ in range(case.inputs.shape[0])):
+        assert set(step.gates) == set(ref["gates"])
+        for name, value in step.gates.items():
+            np.testing.assert_allclose(value, ref["gates"][name][step.t], rtol=1e-12, atol=1e-14)
+        for b in range(case.inputs.shape[1]):
+            terms = step.terms(b)  # (3, H): W_x x_t, W_h h_{t-1}, b
+            expected = ref["terms"][candidate][step.t, b]
+            np.testing.assert_allclose(terms, expected, rtol=1e-12, atol=1e-13)
+            # the three terms add up to the pre-activation the cell used
+            np.testing.assert_allclose(terms.sum(axis=0), step.a[b], rtol=1e-12, atol=1e-13)
 
 
 def test_steps_record_every_value_as_they_go() -> None:

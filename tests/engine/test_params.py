@@ -37,6 +37,11 @@ def test_gate_names() -> None:
     params = init_params(spec("lstm"), InitSpec(), np.random.default_rng(0))
     np.testing.assert_array_equal(params["b_f"], 1.0)  # remember by default
     np.testing.assert_array_equal(params["b_i"], 0.0)
+    knob = init_params(spec("lstm"), InitSpec(forget_bias=3.0), np.random.default_rng(0))
+    np.testing.assert_array_equal(knob["b_f"], 3.0)  # the knob moves b_f and nothing else
+    for name in params:
+        if name != "b_f":
+            np.testing.assert_array_equal(knob[name], params[name])
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])

@@ -66,6 +66,7 @@ def test_model_spec_defaults_and_derived_sizes() -> None:
         ({"scheme": "xavier"}, "scheme"),
         ({"spectral_radius": 0.0}, "spectral_radius"),
         ({"scale": -1.0}, "scale"),
+        ({"forget_bias": float("nan")}, "forget_bias"),
     ],
 )
 def test_init_spec_names_the_bad_field(kwargs: dict[str, Any], field: str) -> None:

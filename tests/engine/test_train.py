@@ -10,6 +10,7 @@ from app.engine import (
     ModelSpec,
     NonFiniteError,
     Sequences,
+    apply_gradients,
     clip_gradients,
     global_norm,
     init_params,
@@ -155,3 +156,27 @@ def test_same_seed_same_training_run_bit_for_bit() -> None:
     a, b, c = train(1), train(1), train(2)
     assert all(np.array_equal(a[k], b[k]) for k in a)
     assert not all(np.array_equal(a[k], c[k]) for k in a)
+
+
+def test_finite_gradients_past_the_range_of_their_squares_are_clipped_and_applied() -> None:
+    # float32: 3e19 squared overflows; the norm and the clipped gradient stay finite.
+    params = {"g": np.array([1.0], np.float32)}
+    big = {"g": np.array([3e19], np.float32)}
+    norm = apply_gradients(params, make_optimizer("sgd", 0.1), big, "norm", 5.0)
+    assert norm.applied and norm.clipped and norm.norm_before == pytest.approx(3e19, rel=1e-6)
+    assert norm.norm_after == pytest.approx(5.0, rel=1e-6)
+    np.testing.assert_allclose(params["g"], [0.5], rtol=1e-6)
+    # float64 under value clipping, as min-char-rnn would: 1e200 is clipped to 5 and applied.
+    params64 = {"g": np.array([1.0, 1.0])}
+    value = apply_gradients(
+        params64, make_optimizer("sgd", 0.1), {"g": np.array([1e200, -1.0])}, "value", 5.0
+    )
+    assert value.applied and value.clipped and value.norm_before == pytest.approx(1e200)
+    np.testing.assert_allclose(params64["g"], [0.5, 1.1])
+    # Entries finite, norm past float64's range: norm clipping still lands on the threshold.
+    huge = {"g": np.full(4, 1.5e308)}
+    result = apply_gradients({"g": np.zeros(4)}, make_optimizer("sgd", 1.0), huge, "norm", 2.0)
+    assert result.applied and result.norm_before == np.inf
+    np.testing.assert_allclose(result.grads["g"], np.full(4, 1.0))
+    unclipped = apply_gradients({"g": np.zeros(1)}, make_optimizer("sgd", 1.0), big, "none", 1.0)
+    assert unclipped.applied  # a finite gradient is never refused as non-finite

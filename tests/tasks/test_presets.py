@@ -7,7 +7,6 @@ import json
 import pytest
 
 from app.protocol import RunConfig
-from app.run.training import train_preset
 from app.tasks import PRESETS, TASKS, Expectation, describe_presets, describe_tasks
 
 
@@ -21,39 +20,26 @@ def test_preset_config_is_a_complete_run_config(name: str) -> None:
     assert preset.task in TASKS
 
 
-@pytest.mark.parametrize("name", sorted(PRESETS))
-def test_preset_reaches_its_stated_result(name: str) -> None:
-    preset = PRESETS[name]
-    metrics = train_preset(preset).evaluate()
-    for expectation in preset.expectations:
-        value = metrics[expectation.metric]
-        assert expectation.met(value), f"{preset.statement()} Got {expectation.metric}={value:.4g}"
-
-
 def test_every_task_has_a_preset() -> None:
     assert {p.task for p in PRESETS.values()} == set(TASKS)
 
 
-def test_lessons_state_their_presets_numbers() -> None:
-    for preset in PRESETS.values():
-        lesson = preset.lesson
-        assert lesson.startswith("# "), preset.name
-        assert "Try next" in lesson and "Stated result" in lesson, preset.name
-        for expectation in preset.expectations:
-            for bound in (expectation.below, expectation.above):
-                if bound is not None and expectation.metric in ("loss", "accuracy", "mse"):
-                    assert f"{bound:g}" in lesson, f"{preset.name}: {bound:g} not in its lesson"
-
-
 def test_long_range_lesson_contrasts_vanilla_and_gated_cells() -> None:
-    short, long, gated = (
-        PRESETS[n] for n in ("adding-rnn-short", "adding-rnn-long", "adding-gru-long")
+    short, long, gru, lstm = (
+        PRESETS[n]
+        for n in ("adding-rnn-short", "adding-rnn-long", "adding-gru-long", "adding-lstm-long")
     )
     assert short.config["cell"] == long.config["cell"] == "rnn"
-    assert gated.config["cell"] == "gru"
-    assert long.config["seq_len"] == gated.config["seq_len"] > short.config["seq_len"]
-    assert long.expectations[0].above is not None  # the vanilla RNN is expected to fail
-    assert gated.expectations[0].below is not None  # the GRU is expected to succeed
+    assert (gru.config["cell"], lstm.config["cell"]) == ("gru", "lstm")
+    assert long.config["seq_len"] == gru.config["seq_len"] > short.config["seq_len"]
+    mse = {p.name: next(e for e in p.expectations if e.metric == "mse") for p in (long, gru)}
+    assert mse[long.name].above is not None  # the vanilla RNN is expected to fail
+    assert mse[gru.name].below is not None  # the GRU is expected to succeed
+    # Side by side: the LSTM is the vanilla run on the same sequences and seed, bar the cell.
+    differing = {k for k in long.config if long.config[k] != lstm.config[k]}
+    assert differing == {"cell", "forget_bias"}
+    spread = next(e for e in lstm.expectations if e.metric == "initial_cell_spread")
+    assert spread.below == 100  # ||dL/dc_k|| within 100x of its start over the 40 steps
 
 
 def test_gradient_presets_cover_every_radius_and_activation() -> None:

@@ -194,4 +194,31 @@ export const CARDS = [
       );
     },
   },
+  {
+    name: "cellstate",
+    panes: ["cellstate"],
+    point: "cellstate",
+    task: "Press “◀ 10 BPTT steps” until both runs reach t = 0: the vanilla ‖∂L/∂h‖ fades away, the LSTM's ‖∂L/∂c‖ holds.",
+    extra: [
+      { label: "◀ BPTT step", run: (ctx) => ctx.pairBack(1) },
+      { label: "◀ 10 BPTT steps", run: (ctx) => ctx.pairBack(10) },
+    ],
+    async setup(ctx) {
+      await ctx.pairForward();
+    },
+    watch(ctx) {
+      const start = {};
+      const latest = {};
+      ctx.live("both forward passes are done: step back.");
+      for (const [cell, run, key] of [["rnn", ctx.pair.rnn, "dh_norm"], ["lstm", ctx.pair.lstm, "dc_norm"]]) {
+        ctx.on(run, "backward", (f) => {
+          start[cell] ??= f[key];
+          latest[cell] = { t: f.t, ratio: f[key] / start[cell] };
+          const show = (c, name) => (latest[c] ? `${name} × ${formatNumber(latest[c].ratio, 2)} of its start (t = ${latest[c].t})` : `${name}: –`);
+          ctx.live(`vanilla RNN ${show("rnn", "‖∂L/∂h‖")} · LSTM ${show("lstm", "‖∂L/∂c‖")}`);
+          if (latest.rnn?.t === 0 && latest.lstm?.t === 0) ctx.done();
+        });
+      }
+    },
+  },
 ];

@@ -5,8 +5,9 @@
 import { CELL_RUNS, mountCells } from "../lab/cells.js";
 import { mountFlow } from "../lab/flow.js";
 import { RUN_COLOURS } from "../lab/palette.js";
-import { combinedStatus, latestOnly, newRun, presetConfig } from "../lab/runs.js";
+import { alignTo, combinedStatus, latestOnly, newRun, presetConfig } from "../lab/runs.js";
 import { rhoFromSlider, sliderFromRho } from "../lab/slider.js";
+import * as gradients from "../views/gradients.js";
 import { mountSpectrum } from "../lab/spectrum.js";
 import { mountUpdates } from "../lab/updates.js";
 import * as status from "../views/status.js";
@@ -32,7 +33,16 @@ mountSpectrum($("[data-pane=lab] [data-chart=spectrum]"), labSeries);
 mountFlow($("[data-pane=lab] [data-chart=flow]"), labSeries, { xTitle: "T − k (steps back from the loss)" });
 mountUpdates($("[data-pane=updates] [data-chart=updates]"), labSeries);
 const cells = mountCells($("[data-pane=cells]"), { cells: CELL_RUNS.slice(0, 2) });
-status.mount($(".topbar [data-view=status]"), combinedStatus([net, lab, ...cells.runs]));
+
+// The vanilla RNN and the LSTM on the same sequence, walked back side by side.
+const pair = { rnn: newRun(), lstm: newRun() };
+gradients.mount($("[data-view=pair-rnn]"), pair.rnn);
+gradients.mount($("[data-view=pair-lstm]"), pair.lstm);
+unrolled.mount($("[data-view=pair-lstm-unrolled]"), pair.lstm);
+let pairConnected = null;
+let pairLeft = 0; // BPTT steps left in the pair's iteration
+
+status.mount($(".topbar [data-view=status]"), combinedStatus([net, lab, ...cells.runs, pair.rnn, pair.lstm]));
 
 const helloConfig = presetConfig("hello");
 const labBase = presetConfig("gradients-tanh-1.0", { init: "orthogonal" });
@@ -171,6 +181,26 @@ function makeContext(mine, spec) {
     labDiagnose() {
       return lab.request("diagnose").catch((error) => say(error.message));
     },
+    pair,
+    async pairForward() {
+      pairConnected ??= Promise.all([pair.rnn.connect(), pair.lstm.connect()]);
+      await pairConnected;
+      const configs = [presetConfig("adding-rnn-long"), presetConfig("adding-lstm-long")];
+      const [rnn, lstm] = await Promise.all(configs);
+      await Promise.all([pair.rnn.request("configure", { config: rnn }), pair.lstm.request("configure", { config: lstm })]);
+      await alignTo(pair.lstm, pair.rnn); // the same seed draws the same data; this makes sure
+      pairLeft = 0;
+      for (let t = 0; t < pair.rnn.hello.seq_len && current(); t++) {
+        await Promise.all([pair.rnn.request("step_forward"), pair.lstm.request("step_forward")]);
+      }
+      pairLeft = pair.rnn.hello.seq_len;
+    },
+    async pairBack(steps) {
+      for (let i = 0; i < steps && pairLeft > 0 && current(); i++) {
+        pairLeft -= 1;
+        await Promise.all([pair.rnn.request("step_backward"), pair.lstm.request("step_backward")]);
+      }
+    },
     clip: () => clip,
     async setClip(mode) {
       clip = { ...clip, mode };
@@ -255,5 +285,5 @@ card.querySelector("[data-action=next]").addEventListener("click", () => go(Math
 window.addEventListener("popstate", () => show(cardFromUrl()));
 
 await net.connect();
-window.unroll = { net, lab, cells, stream: net };
+window.unroll = { net, lab, cells, pair, stream: net };
 show(cardFromUrl());

@@ -1,22 +1,12 @@
 // The numbers of one cell, opened by clicking it in the unrolled network (the page state's
-// "selected"): the step's equations with this step's actual values in place of the symbols,
-// forward and (once BPTT reaches it) backward. Closed with its button, by clicking the cell
+// "selected"): the step's equations with this step's actual values in place of the symbols
+// (cell_equations.js: a_t's terms, every gate of a gated cell), forward and (once BPTT reaches
+// it) backward, along h and along an LSTM's cell state. Closed with its button, by clicking the cell
 // again, or with Escape.
 
-import { formatNumber, formatVector, inputText, subscript } from "../format.js";
+import { inputText, subscript } from "../format.js";
 import { state } from "../page_state.js";
-
-const escape = (text) =>
-  String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
-const num = (x, digits = 3) => {
-  const text = formatNumber(x, digits);
-  return Number.isFinite(x) ? text : `<span class="nonfinite">${text}</span>`;
-};
-const vec = (values, digits = 2) => {
-  const text = escape(formatVector(values, digits));
-  return Array.from(values ?? []).some((v) => !Number.isFinite(v)) ? `<span class="nonfinite">${text}</span>` : text;
-};
-const tok = (token) => `“${escape(token === " " ? "␣" : token)}”`;
+import { cellStateGradientLines, num, recurrenceLines, tok, vec } from "./cell_equations.js";
 
 export function mount(root, stream) {
   root.classList.add("cell-detail");
@@ -30,29 +20,6 @@ export function mount(root, stream) {
   let T = 0;
 
   const close = () => state.set({ selected: null });
-
-  function rnnLines(t, f, previous) {
-    const fname = config?.activation ?? "tanh";
-    const prev = previous ? vec(previous.h) : "0 (the initial state)";
-    const xText = f.x ? vec(f.x) : `one-hot(${tok(f.input_token)})`;
-    const T = subscript(t);
-    const T1 = subscript(t - 1);
-    if (!config || config.cell === "rnn") {
-      return [
-        `<div class="eq">a${T} = W<sub>xh</sub> x${T} + W<sub>hh</sub> h${T1} + b<sub>h</sub></div>`,
-        `<div class="eq sub">x${T} = ${xText}, &nbsp; h${T1} = ${prev}</div>`,
-        `<div class="eq sub">a${T} = ${vec(f.a)}</div>`,
-        `<div class="eq">h${T} = ${fname}(a${T}) = ${vec(f.h)}</div>`,
-      ];
-    }
-    const name = config.cell.toUpperCase();
-    return [
-      `<div class="eq">h${T} = ${name}(x${T}, h${T1}${config.cell === "lstm" ? `, c${T1}` : ""})</div>`,
-      `<div class="eq sub">x${T} = ${xText}, &nbsp; h${T1} = ${prev}</div>`,
-      `<div class="eq sub">pre-activation = ${vec(f.a)}</div>`,
-      `<div class="eq">h${T} = ${vec(f.h)}</div>`,
-    ];
-  }
 
   function outputLines(t, f) {
     const T = subscript(t);
@@ -90,6 +57,7 @@ export function mount(root, stream) {
       `<div class="eq">‖∂L/∂h${T}‖ = <b>${num(b.dh_norm, 3)}</b>, &nbsp; ∂L/∂h${T} = ${vec(b.dh, 3)}</div>`,
       `<div class="eq sub">‖∂h${T}/∂h${subscript(t - 1)}‖ = σ<sub>max</sub> = ${num(b.jacobian_norm, 3)} ${b.jacobian_norm < 1 ? " (below 1: the gradient shrinks going back)" : b.jacobian_norm > 1 ? " (above 1: it can grow going back)" : ""}</div>`,
       from.length ? `<div class="eq sub">reaching h${T} from each loss: ${from.slice(0, 8).join(", ")}${from.length > 8 ? ", …" : ""}</div>` : "",
+      ...cellStateGradientLines(t, b, forwards[t]),
     ];
   }
 
@@ -103,7 +71,7 @@ export function mount(root, stream) {
     const head = `<header><h3>Step t = ${selected}${f ? `, input ${tok(inputText(f))}` : ""}${f?.phase ? ` (${f.phase})` : ""}</h3>` +
       `<button type="button" data-action="close" title="close (Esc)" aria-label="close the step's numbers">✕</button></header>`;
     const body = f
-      ? [...rnnLines(selected, f, forwards[selected - 1]), ...outputLines(selected, f), ...backwardLines(selected, b)]
+      ? [...recurrenceLines(config, selected, f, forwards[selected - 1]), ...outputLines(selected, f), ...backwardLines(selected, b)]
       : [`<div class="eq muted">not computed yet: step forward to t = ${selected}</div>`];
     root.innerHTML = head + body.join("");
     root.classList.toggle("left", selected >= T / 2); // keep the clicked cell in view

@@ -3,7 +3,7 @@
 import { currentTask, state } from "../page_state.js";
 
 const RNN = (f) => `h<sub>t</sub> = ${f}(W<sub>xh</sub> x<sub>t</sub> + W<sub>hh</sub> h<sub>t−1</sub> + b<sub>h</sub>)`;
-const GRU = "h<sub>t</sub> = (1 − z<sub>t</sub>) ⊙ h<sub>t−1</sub> + z<sub>t</sub> ⊙ tanh(W x<sub>t</sub> + U (r<sub>t</sub> ⊙ h<sub>t−1</sub>))";
+const GRU = "h<sub>t</sub> = z<sub>t</sub> ⊙ h<sub>t−1</sub> + (1 − z<sub>t</sub>) ⊙ tanh(W<sub>xh</sub> x<sub>t</sub> + W<sub>hh</sub> (r<sub>t</sub> ⊙ h<sub>t−1</sub>) + b<sub>h</sub>)";
 const LSTM = "c<sub>t</sub> = f<sub>t</sub> ⊙ c<sub>t−1</sub> + i<sub>t</sub> ⊙ g<sub>t</sub>, &nbsp; h<sub>t</sub> = o<sub>t</sub> ⊙ tanh(c<sub>t</sub>)";
 
 export function mount(root) {

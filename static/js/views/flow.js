@@ -2,6 +2,8 @@
 // ||dL_t/dh_k|| relative to ||dL_t/dh_t|| (its value where it starts), on a log colour scale:
 // white where it holds up, purple where it fades (vanishing), orange where it grows (exploding).
 // Rows fill in as BPTT walks back; hover shows the absolute value. Redrawn ≤ 10 times a second.
+// For an encoder-decoder the rows are the decoder's losses, and a dashed line marks where the
+// encoder's states end: what crosses it went through the context vector.
 
 import { FLOW_PLOTLY, PALETTE } from "../colors.js";
 import { batched } from "../frame_batcher.js";
@@ -19,6 +21,26 @@ export function mount(root, stream) {
   root.append(caption, scale, plot);
   let rows = [];
   let T = 0;
+  let encoderLen = 0;
+
+  // The encoder-decoder's boundary: a dashed cross at the context, each half named.
+  const boundary = () => {
+    if (!(encoderLen > 0 && encoderLen < T)) return { shapes: [], annotations: [] };
+    const at = encoderLen - 0.5;
+    const dashed = { color: PALETTE.neutral, width: 2, dash: "dash" };
+    const label = (x, text, anchor) => ({
+      x, xref: "x", y: 1, yref: "paper", yanchor: "bottom", xanchor: anchor, text, showarrow: false,
+      font: { size: 12, color: PALETTE.neutral },
+    });
+    return {
+      shapes: [
+        { type: "line", x0: at, x1: at, y0: -0.5, y1: T - 0.5, line: dashed },
+        { type: "line", x0: -0.5, x1: T - 0.5, y0: at, y1: at, line: dashed },
+        { type: "rect", x0: -0.5, x1: T - 0.5, y0: -0.5, y1: at, fillcolor: "#e9edf2", opacity: 0.6, line: { width: 0 }, layer: "below" },
+      ],
+      annotations: [label(at - 0.2, "encoder states ←", "right"), label(at + 0.2, "→ decoder", "left")],
+    };
+  };
 
   const render = batched(() => {
     const z = [];
@@ -51,18 +73,22 @@ export function mount(root, stream) {
     if (bad.x.length) {
       traces.push({ type: "scatter", mode: "markers", x: bad.x, y: bad.y, marker: { symbol: "x", color: PALETTE.nonFinite, size: 8 }, hovertemplate: "inf/NaN<extra></extra>" });
     }
+    const marks = boundary();
     draw(plot, traces, {
-      margin: { l: 50, r: 8, t: 4, b: 42 },
+      margin: { l: 50, r: 8, t: marks.shapes.length ? 22 : 4, b: 42 },
+      ...marks,
       xaxis: { title: { text: "state h_k" }, range: [-0.5, Math.max(T, 1) - 0.5], dtick: stepTicks(T), showgrid: false, zeroline: false },
       yaxis: { title: { text: "loss L_t" }, range: [Math.max(T, 1) - 0.5, -0.5], dtick: stepTicks(T), showgrid: false, zeroline: false },
     });
+    const target = encoderLen > 0 ? "the encoder's first state h₀, through the context vector," : "h₀";
     caption.textContent = reach === null
-      ? "Rows fill in as BPTT passes: how much of L_t reaches each earlier h_k."
-      : `The last loss's gradient reaches h₀ × ${formatNumber(10 ** reach, 2)} of its size at its own step${reach <= -SPAN ? " or less" : ""}${bad.x.length ? "; black ✕: inf/NaN" : ""}.`;
+      ? `Rows fill in as BPTT passes: how much of L_t reaches each earlier h_k${encoderLen > 0 ? " (the encoder's steps have no loss)" : ""}.`
+      : `The last loss's gradient reaches ${target} × ${formatNumber(10 ** reach, 2)} of its size at its own step${reach <= -SPAN ? " or less" : ""}${bad.x.length ? "; black ✕: inf/NaN" : ""}.`;
   }, { heavy: true, minIntervalMs: 100, name: "flow matrix", element: plot });
 
   const start = (frame) => {
     T = frame.seq_len ?? frame.tokens.length;
+    encoderLen = frame.encoder_len ?? 0;
     rows = [];
     render();
   };

@@ -1,7 +1,9 @@
 // The gradient flowing back in time: ||dL/dh_t|| per step on a log axis, filled in right to left
 // as BPTT walks from the last step to the first, over shaded bands (purple: vanishing, below
 // 1e-3; orange: exploding, above 10), with ||dh_t/dh_{t-1}|| (the factor each step multiplies
-// the gradient by) beside it. Pascanu, Mikolov & Bengio (2013) explain both ends.
+// the gradient by) beside it, and for an LSTM ||dL/dc_t||, the gradient along its cell state.
+// Pascanu, Mikolov & Bengio (2013) explain both ends; the caption also says where on the way
+// the gradient was smallest, since a dip (saturated tanh) can hide between two healthy ends.
 
 import { EXPLODING_TEXT, GRADIENT_BANDS, PALETTE, VANISHING_TEXT, gradientColour } from "../colors.js";
 import { formatNumber } from "../format.js";
@@ -9,6 +11,22 @@ import { batched } from "../frame_batcher.js";
 import { BAND_MARGIN, LOG_CEILING, draw, legendElement, logAxis, logsOf, nonFiniteBand, stepTicks } from "../plot.js";
 
 const positive = (x) => (Number.isFinite(x) && x > 0 ? x : null);
+const CELL_STATE = PALETTE.model;
+
+// What happened to a gradient walked back from its first entry to its last, in words.
+function verdict(done) {
+  const [lastT, lastN] = done[done.length - 1];
+  const [firstT, firstN] = done[0];
+  const ratio = firstN / lastN;
+  if (!Number.isFinite(ratio)) return `it overflowed`;
+  if (ratio < 1e-3) return "it vanishes";
+  if (ratio > 1e3) return "it explodes";
+  const [lowT, lowN] = done.reduce((low, entry) => (entry[1] < low[1] ? entry : low));
+  if (lowN / lastN < 1e-2 && lowT !== firstT && lowT !== lastT) {
+    return `on the way it fell to × ${formatNumber(lowN / lastN, 2)} (t = ${lowT}), then recovered`;
+  }
+  return "it holds up";
+}
 
 export function mount(root, stream) {
   const caption = document.createElement("p");
@@ -19,14 +37,16 @@ export function mount(root, stream) {
     { label: "‖∂L/∂h_t‖", colour: PALETTE.neutral, mark: "dot" },
     { label: "‖∂h_t/∂h_t−1‖ (per step)", colour: "#8a94a3", mark: "dash" },
   ]);
-  root.append(caption, legend, plot);
+  const cellLegend = legendElement([{ label: "‖∂L/∂c_t‖ along the cell state", colour: CELL_STATE }]);
+  root.append(caption, legend, cellLegend, plot);
   let norms = [];
   let jacobians = [];
+  let cells = []; // ||dL/dc_t||, for a cell with a cell state
   let T = 0;
 
   const render = batched(() => {
     const x = norms.map((_, t) => t);
-    const logs = logsOf(norms, jacobians);
+    const logs = logsOf(norms, jacobians, cells);
     const low = Math.max(-LOG_CEILING, Math.floor(Math.min(GRADIENT_BANDS.vanishingBelow - 1, ...logs.map((l) => l - 0.5))));
     const high = Math.min(LOG_CEILING, Math.ceil(Math.max(GRADIENT_BANDS.explodingAbove + 1, ...logs.map((l) => l + 0.5))));
     const overflow = norms.map((n, t) => (n !== null && !Number.isFinite(n) ? t : null)).filter((t) => t !== null);
@@ -44,6 +64,15 @@ export function mount(root, stream) {
         hovertemplate: "t=%{x}: ‖∂L/∂h_t‖ = %{y:.3e}<extra></extra>",
       },
     ];
+    const hasCells = cells.some((n) => n !== null);
+    cellLegend.hidden = !hasCells;
+    if (hasCells) {
+      traces.push({
+        type: "scatter", mode: "lines+markers", name: "‖∂L/∂c_t‖", x, y: cells.map(positive),
+        line: { color: CELL_STATE, width: 3 }, marker: { size: 8, symbol: "square", color: CELL_STATE },
+        hovertemplate: "t=%{x}: ‖∂L/∂c_t‖ = %{y:.3e}<extra></extra>",
+      });
+    }
     if (overflow.length) {
       traces.push({
         type: "scatter", mode: "markers", name: "inf/NaN", x: overflow, y: overflow.map(() => band.y),
@@ -79,15 +108,18 @@ export function mount(root, stream) {
       caption.textContent = `‖∂L/∂h_${lastT}‖ = ${formatNumber(lastN, 3)}; keep stepping back.`;
       return;
     }
-    const ratio = firstN / lastN;
-    const verdict = !Number.isFinite(ratio) || Number.isNaN(ratio) ? "it overflowed" : ratio < 1e-3 ? "it vanishes" : ratio > 1e3 ? "it explodes" : "it holds up";
-    caption.textContent = `From t = ${lastT} back to t = ${firstT} the gradient changed × ${formatNumber(firstN / lastN, 2)}: ${verdict}.`;
+    const along = cells.map((n, t) => [t, n]).filter(([, n]) => n !== null);
+    const cellText = along.length > 1
+      ? ` Along the cell state, ‖∂L/∂c_t‖ changed × ${formatNumber(along[0][1] / along[along.length - 1][1], 2)}: ${verdict(along)}.`
+      : "";
+    caption.textContent = `From t = ${lastT} back to t = ${firstT} the gradient changed × ${formatNumber(firstN / lastN, 2)}: ${verdict(done)}.${cellText}`;
   }, { heavy: true, minIntervalMs: 80, name: "gradient norms", element: plot });
 
   const start = (frame) => {
     T = frame.seq_len ?? frame.tokens.length;
     norms = new Array(T).fill(null);
     jacobians = new Array(T).fill(null);
+    cells = new Array(T).fill(null);
     render();
   };
   stream.on("hello", start);
@@ -95,6 +127,7 @@ export function mount(root, stream) {
   stream.on("backward", (frame) => {
     norms[frame.t] = frame.dh_norm;
     jacobians[frame.t] = frame.t > 0 ? frame.jacobian_norm : null;
+    cells[frame.t] = frame.dc_norm ?? null;
     render();
   });
 }

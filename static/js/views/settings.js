@@ -78,6 +78,8 @@ export function mount(root, stream) {
     // Gated cells have no single activation to choose.
     const activation = inputs.get("activation");
     if (activation) activation.disabled = config.cell !== "rnn";
+    const forget = inputs.get("forget_bias"); // only an LSTM has a forget gate
+    if (forget) forget.disabled = config.cell !== "lstm";
   };
 
   const showTasks = () => {

@@ -67,8 +67,8 @@ export function mount(root, stream) {
     const rows = [
       ...entry("iteration", String(latest.iteration ?? 0)),
       ...entry("loss", latest.loss ?? "–"),
-      ...entry("smoothed", latest.smooth ?? "–", "exponential moving average, 0.999 (min-char-rnn)"),
-      ...entry("perplexity", latest.perplexity ?? "–", "exp(smoothed loss per step)"),
+      ...entry("smoothed", latest.smooth ?? "–", "min-char-rnn's smoothed loss: 0.999 of the last value plus 0.001 of this loss, started at a uniform guess's loss (ln V per counted target)"),
+      ...entry("perplexity per target", latest.perplexity ?? "–", "exp(mean loss per counted target) of the latest iteration: the number of equally likely choices it amounts to"),
     ];
     const held = latest.heldout ? Object.entries(latest.heldout) : [];
     if (held.length) for (const [name, value] of held) rows.push(...entry(`held-out ${name}`, value));

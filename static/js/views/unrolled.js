@@ -9,6 +9,7 @@ import { formatNumber } from "../format.js";
 import { state } from "../page_state.js";
 import { el, saveSvgAsPng } from "../svg.js";
 import { buildColumn, drawColumn, labelInput } from "./unrolled_columns.js";
+import { legendText } from "./unrolled_gates.js";
 import { ROW, arrowDefs, layoutFor, weightLabels } from "./unrolled_layout.js";
 
 let mounted = 0;
@@ -47,16 +48,17 @@ function chrome(root) {
     '<span class="gkey neutral"></span> healthy ' +
     '<span class="gkey exploding"></span> exploding (&gt; 10) ' +
     '<span class="gkey nonfinite"></span> ∞ / NaN &nbsp;·&nbsp; thicker = larger';
+  const gates = Object.assign(document.createElement("p"), { className: "gate-legend", hidden: true });
   const note = Object.assign(document.createElement("p"), { className: "unrolled-note" });
   const foot = Object.assign(document.createElement("div"), { className: "unrolled-foot" });
-  foot.append(legend, note, save);
+  foot.append(legend, gates, note, save);
   root.append(scroller, foot);
-  return { scroller, svg, note };
+  return { scroller, svg, note, gates };
 }
 
 export function mount(root, stream) {
   const prefix = `u${mounted++}`;
-  const { scroller, svg, note } = chrome(root);
+  const { scroller, svg, note, gates } = chrome(root);
   let opening = null; // hello or sequence frame: tokens or input values, targets, encoder_len
   let forwards = [];
   let backwards = [];
@@ -179,6 +181,10 @@ export function mount(root, stream) {
   for (const kind of ["forward", "backward"]) {
     stream.on(kind, (frame) => {
       (kind === "forward" ? forwards : backwards)[frame.t] = frame;
+      if (kind === "forward") {
+        gates.hidden = !frame.gates;
+        if (frame.gates) gates.textContent = legendText(frame);
+      }
       setActive(frame.t);
       dirtyColumns.add(frame.t);
       render();

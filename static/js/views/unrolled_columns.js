@@ -3,10 +3,11 @@
 // sequence shape and redrawn from the step's forward and backward frames. Backward arrows take
 // their width and colour from log ||dL/dh_t||.
 
-import { diverging, gradientBand, gradientWidth } from "../colors.js";
+import { diverging, gradientBand } from "../colors.js";
 import { formatNumber, formatValues, isNonFinite, subscript } from "../format.js";
 import { el } from "../svg.js";
-import { BAND_COLOUR, ROW } from "./unrolled_layout.js";
+import { drawCellGradient, drawGated, hideGated } from "./unrolled_gates.js";
+import { BAND_COLOUR, ROW, drawGradient } from "./unrolled_layout.js";
 
 export function quote(token) {
   return token === " " ? "␣" : token === "\n" ? "⏎" : token;
@@ -56,7 +57,8 @@ export function buildColumn(g, opening, t, prefix) {
   if (g.mode !== "compact") group.append(gradOut);
   const cell = el("rect", { x: cx - g.cellW / 2, y: ROW.cell, width: g.cellW, height: ROW.cellH, rx: g.mode === "compact" ? 6 : 12, class: "cell" });
   group.append(cell);
-  if (g.mode !== "compact") group.append(el("text", { x: cx, y: ROW.cell + 20, class: "cell-label" }, `h${subscript(t)}`));
+  const cellLabel = el("text", { x: cx, y: ROW.cell + 20, class: "cell-label" }, `h${subscript(t)}`);
+  if (g.mode !== "compact") group.append(cellLabel);
   const strip = el("g", { class: "strip" });
   group.append(strip);
   const gradLabel = el("text", { x: cx, y: ROW.cell + ROW.cellH - 9, class: "grad-label" }, "");
@@ -76,7 +78,7 @@ export function buildColumn(g, opening, t, prefix) {
   if (t % everyOther === 0 || t === g.T - 1) {
     group.append(el("text", { x: cx, y: ROW.t, class: "t-label" }, g.mode === "compact" ? `${t}` : `t = ${t}`));
   }
-  const column = { group, cx, strip, gradIn, gradOut, gradLabel, outTop, outSub, loss, cell, input };
+  const column = { group, cx, strip, gradIn, gradOut, gradLabel, outTop, outSub, loss, cell, input, cellLabel };
   labelInput(column, g, opening, t);
   return column;
 }
@@ -126,19 +128,6 @@ function drawStrip(column, g, h) {
   }
 }
 
-function drawGradient(line, norm, hidden, prefix) {
-  if (hidden) {
-    line.classList.remove("on");
-    return;
-  }
-  const band = gradientBand(norm);
-  line.classList.add("on");
-  line.setAttribute("stroke", BAND_COLOUR[band]);
-  line.setAttribute("stroke-width", gradientWidth(norm).toFixed(1));
-  line.setAttribute("marker-end", `url(#${prefix}-${band})`);
-  line.dataset.band = band;
-}
-
 // y_t and L_t of a computed step: the most probable token (right or wrong), or the prediction.
 function drawOutput(column, g, f, t) {
   const compact = g.mode === "compact";
@@ -178,12 +167,15 @@ export function drawColumn(column, g, t, { f, b, active, selected, prefix }) {
   column.group.classList.toggle("active", active);
   column.group.classList.toggle("selected", selected);
   column.group.setAttribute("aria-expanded", String(selected));
-  if (f) {
-    drawStrip(column, g, f.h);
-    drawOutput(column, g, f, t);
+  if (f?.gates) {
+    drawGated(column, g, f, t, prefix);
   } else {
-    drawPending(column, g, t);
+    hideGated(column);
+    if (f) drawStrip(column, g, f.h);
   }
+  if (f) drawOutput(column, g, f, t);
+  else drawPending(column, g, t);
+  drawCellGradient(column, g, b, prefix);
   drawGradient(column.gradIn, b?.dh_norm, !b, prefix);
   const own = b?.flow_row.length ? b.flow_row[b.flow_row.length - 1] : undefined; // ‖∂L_t/∂h_t‖
   drawGradient(column.gradOut, own, !b || !f?.counted || own === undefined, prefix);

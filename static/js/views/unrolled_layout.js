@@ -1,14 +1,15 @@
 // The unrolled network's geometry: how wide a time step's column is for a sequence length and a
 // width, the rows it is drawn in, the arrow heads, and the labels of the shared weights.
 
-import { PALETTE } from "../colors.js";
+import { PALETTE, gradientBand, gradientWidth } from "../colors.js";
 import { el } from "../svg.js";
 
 const MAX_COL = 172;
 const MIN_COL = 46;
 const MARGIN = 24;
 // Rows, top to bottom (px in the drawing's own units).
-export const ROW = { legend: 18, loss: 46, out: 54, outH: 52, cell: 146, cellH: 90, input: 270, inH: 40, t: 328, height: 338 };
+// The cell is tall enough for a gated cell's insides: the cell state, four gate strips and h_t.
+export const ROW = { legend: 18, loss: 46, out: 54, outH: 52, cell: 146, cellH: 118, input: 298, inH: 40, t: 356, height: 366 };
 export const BAND_COLOUR = {
   vanishing: PALETTE.vanishing,
   neutral: PALETTE.neutral,
@@ -36,6 +37,20 @@ export function layoutFor(T, width0, tallest, least = 0) {
     outW: Math.max(34, Math.min(136, col - 10)),
     inW: Math.max(34, Math.min(104, col - 10)),
   };
+}
+
+// A BPTT arrow drawn for a gradient norm: its band's colour and arrow head, wider when larger.
+export function drawGradient(line, norm, hidden, prefix) {
+  if (hidden) {
+    line.classList.remove("on");
+    return;
+  }
+  const band = gradientBand(norm);
+  line.classList.add("on");
+  line.setAttribute("stroke", BAND_COLOUR[band]);
+  line.setAttribute("stroke-width", gradientWidth(norm).toFixed(1));
+  line.setAttribute("marker-end", `url(#${prefix}-${band})`);
+  line.dataset.band = band;
 }
 
 // Arrow heads: grey for the forward pass, one per gradient band for BPTT.
