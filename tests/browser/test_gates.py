@@ -108,6 +108,9 @@ def test_the_popup_shows_each_gate_and_the_split_pre_activation(
     assert terms.nth(2).inner_text().startswith("bg")
     assert f"{forward['terms'][1][0]:.2f}" in terms.nth(1).inner_text()
     page.keyboard.press("Escape")
+    # The clicked network keeps the focus, and there the arrows move between steps: hand the
+    # keys back to the page, whose arrows step the run.
+    page.evaluate("document.activeElement.blur()")
     step(page, "ArrowRight", "forward", 3)
     step(page, "ArrowLeft", "backward", 3)
     step(page, "ArrowLeft", "backward", 2)
