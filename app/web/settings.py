@@ -21,6 +21,7 @@ class Settings(BaseSettings):
 
     max_sessions: int = Field(300, ge=1, description="concurrent websocket sessions per server")
     max_hidden_size: int = Field(256, ge=1)
+    max_embedding_size: int = Field(256, ge=1, description="largest embedding a client may ask for")
     max_seq_len: int = Field(200, ge=1)
     max_vocab: int = Field(256, ge=2)
     max_batch: int = Field(64, ge=1)
