@@ -21,6 +21,8 @@ from app.run.state import RunState
 from app.run.stepper import Stepper
 from app.tasks import Batch, Task
 
+RANGE = "out_of_range"
+
 
 def refuse(field: str, message: str, code: str = "invalid_message") -> NoReturn:
     """Refuse the import, naming the field."""
@@ -42,40 +44,43 @@ def float_array(field: str, values: Any, shape: tuple[int, ...]) -> Array:
 
 def params(saved: Mapping[str, Any], fresh: Params) -> Params:
     """The saved parameters, with exactly the names, shapes and dtype of the run's own."""
-    _same_names("state.params", saved, fresh)
+    for name in saved:
+        if name not in fresh:
+            refuse(f"state.params.{name}", f"is not part of this run (it has {', '.join(fresh)})")
+    for name in fresh:
+        if name not in saved:
+            refuse(f"state.params.{name}", "is missing")
     return {
         name: float_array(f"state.params.{name}", saved[name], value.shape).astype(value.dtype)
         for name, value in fresh.items()
     }
 
 
-def _same_names(field: str, saved: Mapping[str, Any], wanted: Mapping[str, Any]) -> None:
-    for name in saved:
-        if name not in wanted:
-            refuse(f"{field}.{name}", f"is not part of this run (it has {', '.join(wanted)})")
-    for name in wanted:
-        if name not in saved:
-            refuse(f"{field}.{name}", "is missing")
-
-
 def optimizer_state(saved: Mapping[str, Any], run: RunState, iteration: int) -> dict[str, Any]:
     """lr, step count, hyperparameters and slot arrays, each checked against the run's optimizer."""
-    fresh = run.optimizer.state_dict()  # lr, t and the hyperparameters: no slot before an update
+    optimizer = run.optimizer
+    fresh = optimizer.state_dict()  # lr, t and the hyperparameters: no slot before an update
     slots = {
         f"{slot}/{name}": value.shape
-        for slot in run.optimizer.slots
+        for slot in optimizer.slots
         for name, value in run.params.items()
     }
-    _same_names("state.optimizer", {k: v for k, v in saved.items() if k not in slots}, fresh)
+    kept = ", ".join([*fresh, *(f"{slot}/PARAMETER" for slot in optimizer.slots)])
+    for key in saved:
+        if key not in fresh and key not in slots:
+            refuse(f"state.optimizer.{key}", f"is not part of {optimizer.name}'s state ({kept})")
+    for key in fresh:
+        if key not in saved:
+            refuse(f"state.optimizer.{key}", "is missing")
     state: dict[str, Any] = {key: _scalar(f"state.optimizer.{key}", saved[key]) for key in fresh}
     if state["lr"] != run.config.learning_rate:
-        refuse("state.optimizer.lr", "must equal state.config.learning_rate", "out_of_range")
-    if not (float(state["t"]).is_integer() and 0 <= state["t"] <= iteration):
-        refuse("state.optimizer.t", f"must be a whole number of updates, 0 to {iteration}")
+        refuse("state.optimizer.lr", "must equal state.config.learning_rate", RANGE)
+    if not (state["t"].is_integer() and 0 <= state["t"] <= iteration):
+        refuse("state.optimizer.t", f"must be a whole number of updates, 0 to {iteration}", RANGE)
     state["t"] = int(state["t"])
     for key in fresh.keys() - {"lr", "t"}:
         if state[key] != fresh[key]:
-            refuse(f"state.optimizer.{key}", f"must be {fresh[key]!r}", "out_of_range")
+            refuse(f"state.optimizer.{key}", f"must be {fresh[key]!r}", RANGE)
     for key, shape in slots.items():
         if key in saved:
             state[key] = float_array(f"state.optimizer.{key}", saved[key], shape)
@@ -87,7 +92,7 @@ def _scalar(field: str, value: Any) -> float:
         refuse(field, "must be a number, not an array")
     number = float(value)
     if not np.isfinite(number):
-        refuse(field, "must be finite", "out_of_range")
+        refuse(field, "must be finite", RANGE)
     return number
 
 
@@ -176,11 +181,11 @@ def _like(name: str, values: Any, reference: Array | None, bounds: Bounds) -> Ar
         refuse(field, "is required for this task")
     array = float_array(field, values, reference.shape)
     if not np.isfinite(array).all():
-        refuse(field, "must be finite", "out_of_range")
+        refuse(field, "must be finite", RANGE)
     if bounds is not None and array.size:
         low, high = bounds
         if array.min() < low or array.max() > high:
-            refuse(field, f"must lie in {low:g}..{high:g}", "out_of_range")
+            refuse(field, f"must lie in {low:g}..{high:g}", RANGE)
     return array.astype(reference.dtype)
 
 
