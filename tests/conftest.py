@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 import time
@@ -21,6 +22,10 @@ from app.web.server import uvicorn_config
 from app.web.settings import Settings
 
 T = TypeVar("T")
+
+# Starlette's TestClient calls the server "testserver": answer to it, as Django's test runner
+# adds it to ALLOWED_HOSTS. Every other default of the Host allowlist stays as it ships.
+os.environ.setdefault("UNROLL_ALLOWED_HOSTS", "testserver")
 
 
 def run_async(work: Coroutine[Any, Any, T]) -> T:

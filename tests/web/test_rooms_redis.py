@@ -61,7 +61,10 @@ def servers(redis_url: str) -> Iterator[tuple[ServerProcess, ServerProcess]]:
 
 
 def post_room(server: ServerProcess) -> Any:
-    request = urllib.request.Request(f"http://127.0.0.1:{server.port}/api/rooms", method="POST")
+    origin = f"http://127.0.0.1:{server.port}"
+    request = urllib.request.Request(
+        f"{origin}/api/rooms", method="POST", headers={"Origin": origin}
+    )
     return orjson.loads(urllib.request.urlopen(request, timeout=5).read())
 
 
