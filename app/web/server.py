@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+import logging
+
 import uvicorn
 from fastapi import FastAPI
 
 from app.web.settings import Settings
+
+
+class OneLineForBadText(logging.Filter):
+    """A text frame that is not UTF-8: uvicorn closes the socket (1007) and logs a traceback of
+    the decode error; one line says it all."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], UnicodeDecodeError):
+            record.msg, record.args = "closed a websocket (1007): a text frame was not UTF-8", ()
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def quiet_bad_text() -> None:
+    """Install the filter on the logger uvicorn's websocket protocols use (once)."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, OneLineForBadText) for f in logger.filters):
+        logger.addFilter(OneLineForBadText())
 
 
 def uvicorn_config(app: FastAPI, settings: Settings, **overrides: object) -> uvicorn.Config:
@@ -23,4 +44,6 @@ def uvicorn_config(app: FastAPI, settings: Settings, **overrides: object) -> uvi
         "ws_ping_timeout": settings.keepalive_seconds,
         **overrides,
     }
-    return uvicorn.Config(app, **options)  # type: ignore[arg-type]
+    config = uvicorn.Config(app, **options)  # type: ignore[arg-type]
+    quiet_bad_text()  # after Config, which configures uvicorn's logging
+    return config

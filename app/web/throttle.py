@@ -54,10 +54,14 @@ class AddressLimiter:
             self._forget()
 
     def _forget(self) -> None:
-        """Drop full buckets (they mean nothing), then the least recently used."""
+        """Drop full buckets (they mean nothing), then the least recently used, down to 90%.
+
+        Making room for a tenth at once keeps a flood of new addresses from paying this scan
+        on every event.
+        """
         for key in [k for k in self._buckets if self._tokens(k) >= self.capacity]:
             del self._buckets[key]
-        while len(self._buckets) > MAX_ADDRESSES:
+        while len(self._buckets) > 0.9 * MAX_ADDRESSES:
             del self._buckets[next(iter(self._buckets))]
 
 
