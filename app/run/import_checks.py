@@ -69,11 +69,23 @@ def optimizer_state(saved: Mapping[str, Any], run: RunState, iteration: int) -> 
     for key in saved:
         if key not in fresh and key not in slots:
             refuse(f"state.optimizer.{key}", f"is not part of {optimizer.name}'s state ({kept})")
+    state = _numbers(saved, fresh, run.config.learning_rate, iteration)
+    for key, shape in slots.items():
+        if key in saved:
+            state[key] = float_array(f"state.optimizer.{key}", saved[key], shape)
+    return state
+
+
+def _numbers(
+    saved: Mapping[str, Any], fresh: Mapping[str, Any], lr: float, iteration: int
+) -> dict[str, Any]:
+    """lr (the config's), the step count (a whole number up to the iteration) and the
+    hyperparameters (the server's own)."""
     for key in fresh:
         if key not in saved:
             refuse(f"state.optimizer.{key}", "is missing")
     state: dict[str, Any] = {key: _scalar(f"state.optimizer.{key}", saved[key]) for key in fresh}
-    if state["lr"] != run.config.learning_rate:
+    if state["lr"] != lr:
         refuse("state.optimizer.lr", "must equal state.config.learning_rate", RANGE)
     if not (state["t"].is_integer() and 0 <= state["t"] <= iteration):
         refuse("state.optimizer.t", f"must be a whole number of updates, 0 to {iteration}", RANGE)
@@ -81,9 +93,6 @@ def optimizer_state(saved: Mapping[str, Any], run: RunState, iteration: int) -> 
     for key in fresh.keys() - {"lr", "t"}:
         if state[key] != fresh[key]:
             refuse(f"state.optimizer.{key}", f"must be {fresh[key]!r}", RANGE)
-    for key, shape in slots.items():
-        if key in saved:
-            state[key] = float_array(f"state.optimizer.{key}", saved[key], shape)
     return state
 
 
