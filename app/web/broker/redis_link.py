@@ -5,8 +5,8 @@ a reader task that hands each message to its channel's handler, and a writer tas
 in order, pipelining whatever queued up meanwhile (so a publish never waits on the network).
 
 Redis may go away and come back (a restart empties it). The reader keeps trying; redis-py
-subscribes the pub/sub connection to its channels again once it reconnects, and the reader then
-runs every recovery registered with `on_reconnect` (the rooms put their keys back and catch up).
+subscribes the pub/sub connection to its channels again once it reconnects, and then every
+recovery registered with `on_reconnect` runs (the rooms put their keys back and catch up).
 Stopping takes a bounded time whether Redis answers or not.
 """
 
@@ -60,6 +60,11 @@ class RedisLink(Link):
             self.url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
         )
         self._pubsub = self.redis.pubsub()
+        await self._pubsub.connect()
+        # Called on every reconnect, after redis-py has subscribed to every channel again (it
+        # registered first). redis-py retries inside a read, so a reconnect can happen without
+        # the reader ever seeing an error: this is the one sure sign.
+        self._pubsub.connection.register_connect_callback(self._reconnected)
         if self._handlers:
             await self._pubsub.subscribe(*self._handlers)
         self._tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._write())]
@@ -108,20 +113,26 @@ class RedisLink(Link):
         task.add_done_callback(self._spawned.discard)
 
     async def _write(self) -> None:
-        failing = False
         while not self._stopping or not self._outgoing.empty():
             batch = [await self._outgoing.get()]
             while not self._outgoing.empty() and len(batch) < PIPELINE_BATCH:
                 batch.append(self._outgoing.get_nowait())
+            await self._publish_until_sent([item for item in batch if item is not None])
+
+    async def _publish_until_sent(self, messages: list[tuple[str, bytes]]) -> None:
+        """Publish; while Redis is away, try again (newer messages queue up behind, in order)."""
+        failing = False
+        while messages:
             try:
-                await self._publish([item for item in batch if item is not None])
+                await self._publish(messages)
+                return
             except (OSError, RedisError) as exc:
-                if not failing:  # once per outage: the relays catch up when it is over
-                    log.warning("cannot publish to Redis: %s", exc)
+                if not failing:
+                    log.warning("cannot publish to Redis: %s; retrying", exc)
                 failing = True
+                if self._stopping:
+                    return
                 await asyncio.sleep(RETRY_SECONDS)
-            else:
-                failing = False
 
     async def _publish(self, messages: list[tuple[str, bytes]]) -> None:
         """Publish in one round trip."""
@@ -143,13 +154,15 @@ class RedisLink(Link):
                 lost = True
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
-            if lost:  # reconnected, and subscribed to every channel again
-                lost = False
-                log.warning("Redis is back")
-                for recover in self._recoveries:
-                    self.spawn(recover())
+            lost = False
             if message is not None and message.get("type") == "message":
                 self._dispatch(message["channel"].decode(), message["data"])
+
+    def _reconnected(self, connection: Any) -> None:
+        """The pub/sub connection is back (and subscribed again): run every recovery."""
+        log.warning("Redis is back")
+        for recover in self._recoveries:
+            self.spawn(recover())
 
     def _dispatch(self, channel: str, data: bytes) -> None:
         handler = self._handlers.get(channel)

@@ -127,8 +127,9 @@ class Rooms:
 
 
 async def _drained(clients: list[Client]) -> None:
-    """Wait until these clients have sent what is queued for them, DRAIN_SECONDS at most."""
+    """Wait until these clients have sent their last frames and their close, DRAIN_SECONDS at
+    most (then uvicorn closes what is left, with no word of why)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + DRAIN_SECONDS
-    while any(client.queued for client in clients) and loop.time() < deadline:
+    while not all(client.finished for client in clients) and loop.time() < deadline:
         await asyncio.sleep(0.02)

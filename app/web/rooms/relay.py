@@ -78,6 +78,8 @@ class Relay:
         if self._pending is not None:
             self._pending.append(message)
             return
+        if message.seq <= self.replica.seq:  # already in the replica (sent again after an outage)
+            return
         if message.seq != self.replica.seq + 1:  # a message was lost on the way: start over
             log.warning("room %s: frame %d after %d", self.code, message.seq, self.replica.seq)
             self._pending = [message]
