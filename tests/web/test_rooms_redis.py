@@ -13,8 +13,8 @@ import pytest
 from websockets.exceptions import ConnectionClosedOK
 from websockets.sync.client import ClientConnection, connect
 
+from bench._redis import redis_server
 from bench._server import ServerProcess, running_server
-from tests.web.redisutil import redis_server
 from tests.web.wsutil import decode
 
 

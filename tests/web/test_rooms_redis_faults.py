@@ -18,8 +18,8 @@ import redis
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 
+from bench._redis import RedisServer, redis_server
 from bench._server import ServerProcess, running_server
-from tests.web.redisutil import RedisServer, redis_server
 from tests.web.test_rooms_redis import command, post_room, recv, room_socket, seat
 
 ENV = {"UNROLL_MAX_COMMANDS_PER_SECOND": "1000"}

@@ -19,6 +19,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import redis.asyncio as redis
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from app.web.broker.base import Link, Recovery
@@ -32,6 +33,19 @@ RETRY_SECONDS = 0.5  # between attempts to reach a Redis that went away
 STOP_SECONDS = 0.3  # each step of stopping (flush, cancel, close), at most
 
 Handler = Callable[[bytes], None]
+
+
+class WatchedPubSub(PubSub):
+    """redis-py's pub/sub, saying so each time it has connected and subscribed again."""
+
+    def __init__(self, pool: Any, connected: Callable[[], None]) -> None:
+        super().__init__(pool)
+        self.connected = connected
+
+    async def on_connect(self, connection: Any) -> None:
+        """redis-py's hook on every (re)connect: subscribe again, then say so."""
+        await super().on_connect(connection)
+        self.connected()
 
 
 class RedisLink(Link):
@@ -59,12 +73,9 @@ class RedisLink(Link):
         self.redis = redis.Redis.from_url(
             self.url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
         )
-        self._pubsub = self.redis.pubsub()
-        await self._pubsub.connect()
-        # Called on every reconnect, after redis-py has subscribed to every channel again (it
-        # registered first). redis-py retries inside a read, so a reconnect can happen without
-        # the reader ever seeing an error: this is the one sure sign.
-        self._pubsub.connection.register_connect_callback(self._reconnected)
+        # redis-py retries inside a read, so it may reconnect without the reader ever seeing an
+        # error: its reconnect hook is the one sure sign.
+        self._pubsub = WatchedPubSub(self.redis.connection_pool, self._reconnected)
         if self._handlers:
             await self._pubsub.subscribe(*self._handlers)
         self._tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._write())]
@@ -158,7 +169,7 @@ class RedisLink(Link):
             if message is not None and message.get("type") == "message":
                 self._dispatch(message["channel"].decode(), message["data"])
 
-    def _reconnected(self, connection: Any) -> None:
+    def _reconnected(self) -> None:
         """The pub/sub connection is back (and subscribed again): run every recovery."""
         log.warning("Redis is back")
         for recover in self._recoveries:

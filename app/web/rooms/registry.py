@@ -19,6 +19,7 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read off a p
 CODE_LENGTH = 6
 CODE_PATTERN = r"^[A-Za-z0-9]{4,12}$"
 DRAIN_SECONDS = 0.5  # at shutdown, for the viewers' last frames to leave, at most
+RENEW_TRIES, RENEW_SECONDS = 20, 0.25  # after Redis is back: its first answers may be errors
 
 
 class RoomsFull(Exception):
@@ -46,11 +47,17 @@ class Rooms:
         await self.broker.start()
 
     async def _recover(self) -> None:
-        """Redis is back, maybe emptied: re-register every room here, and catch every relay up."""
-        for room in list(self.owned.values()):
-            await room.renew()
+        """Redis is back, maybe emptied: catch every relay up, and register every room here
+        again (trying for a while: the first commands on connections from before the restart
+        fail; the periodic renewal takes over after)."""
         for relay in list(self.relays.values()):
             relay.resume()
+        rooms = list(self.owned.values())
+        for _ in range(RENEW_TRIES):
+            rooms = [room for room in rooms if not room.ended and not await room.renew()]
+            if not rooms:
+                return
+            await asyncio.sleep(RENEW_SECONDS)
 
     async def farewell(self) -> None:
         """The server is stopping: its rooms end and their viewers here are told why; students

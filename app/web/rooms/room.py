@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from typing import TYPE_CHECKING
@@ -161,10 +160,14 @@ class Room:
             self._count_changed()  # a relay that went silent drops out of the count
             await self.renew()
 
-    async def renew(self) -> None:
+    async def renew(self) -> bool:
         """Keep the directory entry alive, writing it again if Redis forgot it (a restart)."""
-        with contextlib.suppress(*BROKER_ERRORS):
+        try:
             await self.rooms.broker.directory.refresh(self.code, self.rooms.directory_ttl)
+        except BROKER_ERRORS as exc:
+            log.info("room %s: cannot renew its directory entry: %r", self.code, exc)
+            return False
+        return True
 
     async def end(self, reason: str) -> None:
         """Stop the run, tell every viewer why, and close them; the code is free again."""

@@ -1,4 +1,4 @@
-"""A private redis-server on a loopback port, which tests may kill, freeze and start again."""
+"""A private redis-server on a loopback port, which tests and benchmarks kill, freeze, restart."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
-
-from tests.conftest import free_port
+from bench._server import free_port
 
 
 class RedisServer:
@@ -21,7 +19,7 @@ class RedisServer:
     def __init__(self, port: int) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
-            pytest.fail("the multi-process room tests need Redis: apt-get install redis-server")
+            raise RuntimeError("rooms across processes need Redis: apt-get install redis-server")
         self.command = [binary, "--bind", "127.0.0.1", "--port", str(port)]
         self.command += ["--save", "", "--appendonly", "no"]
         self.port = port
