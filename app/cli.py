@@ -30,15 +30,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command not in (None, "serve"):
         return 2
-    import uvicorn
-
     from app.web.main import create_app
-    from app.web.server import uvicorn_config
+    from app.web.server import UnrollServer, uvicorn_config
     from app.web.settings import Settings
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = Settings(**overrides)
-    uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
+    UnrollServer(uvicorn_config(create_app(settings), settings)).run()
     return 0
 
 

@@ -56,7 +56,7 @@ def running_server(**env: str) -> Iterator[ServerProcess]:
     environment.update({"UNROLL_LOG_LEVEL": "warning", **env})
     process = subprocess.Popen([sys.executable, "-m", "app"], env=environment)
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # generous: a saturated machine starts Python slowly
         while True:
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()

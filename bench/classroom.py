@@ -81,10 +81,11 @@ def worker(url: str, count: int) -> tuple[list[Seen], float]:
 
 
 def create_room(server: harness.ServerProcess) -> dict[str, str]:
-    url = f"http://127.0.0.1:{server.port}/api/rooms"
-    answer: dict[str, str] = orjson.loads(
-        urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=10).read()
+    origin = f"http://127.0.0.1:{server.port}"  # rooms are created from the server's own pages
+    request = urllib.request.Request(
+        f"{origin}/api/rooms", method="POST", headers={"Origin": origin}
     )
+    answer: dict[str, str] = orjson.loads(urllib.request.urlopen(request, timeout=10).read())
     return answer
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 import time
@@ -17,10 +18,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.web.main import create_app
-from app.web.server import uvicorn_config
+from app.web.server import UnrollServer, uvicorn_config
 from app.web.settings import Settings
 
 T = TypeVar("T")
+
+# Starlette's TestClient calls the server "testserver": answer to it, as Django's test runner
+# adds it to ALLOWED_HOSTS. Every other default of the Host allowlist stays as it ships.
+os.environ.setdefault("UNROLL_ALLOWED_HOSTS", "testserver")
 
 
 def run_async(work: Coroutine[Any, Any, T]) -> T:
@@ -74,7 +79,7 @@ def start_server(
     """Start uvicorn as the CLI does, in a thread; return once it accepts connections."""
     port = port or free_port()
     config = uvicorn_config(app, settings, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
+    server = UnrollServer(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -176,7 +176,11 @@ def test_import_with_wrong_shapes_is_refused_and_keeps_the_session() -> None:
     before = wire(make(hidden_size=4).step_forward())
     with pytest.raises(CommandRefused) as refused:
         session.import_state(command.state)
-    assert refused.value.field == "state" and "W_hh" in refused.value.message
+    assert refused.value.field == "state.params.W_hh"
+    assert (
+        refused.value.message
+        == "cannot import: state.params.W_hh has shape (1, 1); this run's has (4, 4)"
+    )
     assert wire(session.step_forward()) == before
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import AfterValidator, Field, StringConstraints, TypeAdapter
+from pydantic_core import PydanticCustomError
 
 from app.engine import ClipMode
-from app.protocol.config import RunConfig, Strict
-from app.protocol.wire import PROTOCOL_VERSION, Matrix, Number, Vector
+from app.protocol.config import Exact, RunConfig
+from app.protocol.wire import PROTOCOL_VERSION, Count, Matrix, Number, Vector
 
 
-class _Command(Strict):
+class _Command(Exact):
     """What every command carries."""
 
     id: int | None = Field(None, description="echoed in the reply, so a client can match them")
@@ -123,41 +124,79 @@ class Export(_Command):
     type: Literal["export"]
 
 
-class BatchState(Strict):
+TokenIds = list[list[Count]]  # (T, B) token ids
+
+
+class BatchState(Exact):
     """The data of the iteration in progress."""
 
-    inputs: list[Any] = Field(description="(T, B) token ids or (T, B, D) values")
-    targets: list[Any] = Field(description="(T, B) token ids or (T, B, O) values")
+    inputs: TokenIds | list[Matrix] = Field(description="(T, B) token ids or (T, B, D) values")
+    targets: TokenIds | list[Matrix] = Field(description="(T, B) token ids or (T, B, O) values")
     loss_mask: Matrix | None = None
     stateful: bool = False
-    decoder_inputs: list[Any] | None = None
-    source_lengths: list[int] | None = None
-    next_cursor: int | None = None
+    decoder_inputs: TokenIds | None = None
+    source_lengths: list[Count] | None = None
+    next_cursor: Count | None = None
 
 
-class SessionState(Strict):
+def _below(bound: int) -> AfterValidator:
+    """A decimal string's value must be below `bound` (numpy refuses larger generator words)."""
+
+    def check(digits: str) -> str:
+        if int(digits) >= bound:
+            raise PydanticCustomError("less_than", "must be below {bound}", {"bound": bound})
+        return digits
+
+    return AfterValidator(check)
+
+
+Digits = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,39}$")]
+
+
+class PCG64Words(Exact):
+    """PCG64's 128-bit state and increment, as decimal strings."""
+
+    state: Annotated[Digits, _below(2**128)]
+    inc: Annotated[Digits, _below(2**128)]
+
+
+class GeneratorState(Exact):
+    """numpy's PCG64 bit generator state, every integer as a decimal string."""
+
+    bit_generator: Literal["PCG64"]
+    state: PCG64Words
+    has_uint32: Literal["0", "1"]
+    uinteger: Annotated[Digits, _below(2**32)]
+
+
+StateKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_./]{0,63}$")]
+
+
+class SessionState(Exact):
     """A whole session, as `export` sends it and `import` takes it back.
 
     Floats are float64 written exactly; the generator's 128-bit state travels as decimal strings
-    (a browser's JSON.parse would round big integers).
+    (a browser's JSON.parse would round big integers), and every count is at most 2^53 - 1.
     """
 
     format: Literal["unroll-session"] = "unroll-session"
-    protocol_version: int = PROTOCOL_VERSION
+    protocol_version: int = Field(PROTOCOL_VERSION, ge=1, le=PROTOCOL_VERSION)
     config: RunConfig
-    iteration: int = Field(ge=0)
-    params: dict[str, Vector | Matrix]
-    optimizer: dict[str, Number | Vector | Matrix]
-    rng: dict[str, Any] = Field(description="numpy bit generator state")
-    cursor: int | None = Field(None, description="position in a streamed corpus")
+    iteration: Count
+    params: dict[StateKey, Vector | Matrix] = Field(max_length=64)
+    optimizer: dict[StateKey, Count | Number | Vector | Matrix] = Field(
+        max_length=256, description="lr, t, hyperparameters and slot arrays (`slot/param`)"
+    )
+    rng: GeneratorState = Field(description="the data generator's state")
+    cursor: Count | None = Field(None, description="position in a streamed corpus")
     text: str | None = Field(None, max_length=50_000, description="pasted text, if used")
     h_carry: Matrix | None = None
     smooth_loss: Number | None = None
     loss_history: Vector = Field(default_factory=list)
-    samples_drawn: int = Field(0, ge=0)
+    samples_drawn: Count = 0
     batch: BatchState
-    forward_steps: int = Field(0, ge=0, description="forward steps taken in this iteration")
-    backward_steps: int = Field(0, ge=0, description="BPTT steps taken in this iteration")
+    forward_steps: Count = Field(0, description="forward steps taken in this iteration")
+    backward_steps: Count = Field(0, description="BPTT steps taken in this iteration")
 
 
 class Import(_Command):

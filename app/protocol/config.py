@@ -17,7 +17,13 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class RunConfig(Strict):
+class Exact(Strict):
+    """A model a client sends: unknown fields refused, nothing coerced ("5" is not 5)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class RunConfig(Exact):
     """Everything that defines a run; with the seed it reproduces the run bit for bit."""
 
     task: str = Field("hello", min_length=1, max_length=64, description="lesson task name")
@@ -50,6 +56,7 @@ class Limits(Strict):
     """Server-side caps a client must respect; sent in the hello frame."""
 
     max_hidden_size: int
+    max_embedding_size: int = 256
     max_seq_len: int
     max_vocab: int
     max_batch: int

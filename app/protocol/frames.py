@@ -241,7 +241,7 @@ class RoomClosed(Strict):
 
     type: Literal["room_closed"] = "room_closed"
     code: str
-    reason: Literal["ended", "expired", "not_found"]
+    reason: Literal["ended", "expired", "not_found", "stopped"]
     message: str
 
 

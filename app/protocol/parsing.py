@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, get_args
 
 import orjson
@@ -60,12 +61,35 @@ def _too_large(size: int, max_bytes: int) -> Error:
     return Error(code="too_large", message=f"message is {size} bytes; limit {max_bytes}")
 
 
+# How pydantic names a member of a union (or a dict key) in an error's location: "float",
+# "constrained-int", "list[list[constrained-int]]", "[key]". Not part of the field's path.
+_MEMBER = re.compile(r"^(?:[a-z-]*\[.*\]|int|float|str|bool|none|constrained-\w+|function-\w+)$")
+
+
+def _member(part: int | str) -> bool:
+    return isinstance(part, str) and _MEMBER.match(part) is not None
+
+
+def _path(loc: tuple[int | str, ...]) -> list[int | str]:
+    """An error's location without the union members pydantic tried."""
+    return [part for part in loc if not _member(part)]
+
+
+def _closest(errors: list[Any]) -> Any:
+    """The first error, or, where a union failed, the member that got furthest into the value."""
+    first = errors[0]
+    loc = first["loc"]
+    site = next((i for i, part in enumerate(loc) if _member(part)), len(loc))
+    rivals = [e for e in errors if e["loc"][:site] == loc[:site]]
+    return max(rivals, key=lambda e: len(_path(e["loc"])))
+
+
 def _refusal(exc: ValidationError, data: Any) -> Error:
     """The typed error for a message that is JSON but not a valid command."""
     command_id = data.get("id") if isinstance(data, dict) else None
     if not isinstance(command_id, int) or isinstance(command_id, bool):
         command_id = None
-    first = exc.errors(include_url=False)[0]
+    first = _closest(exc.errors(include_url=False))
     kind = first["type"]
     known = ", ".join(COMMAND_TYPES)
     if kind == "model_attributes_type":
@@ -78,7 +102,7 @@ def _refusal(exc: ValidationError, data: Any) -> Error:
         message = f"unknown command type {data.get('type')!r}; known types: {known}"
         return Error(code="unknown_type", field="type", message=message, command_id=command_id)
     # The first loc entry is the matched tag (e.g. "configure"); the rest is the field path.
-    field = ".".join(str(part) for part in first["loc"][1:]) or None
+    field = ".".join(str(part) for part in _path(first["loc"])[1:]) or None
     code = "out_of_range" if kind in _RANGE_ERRORS else "invalid_message"
     return Error(code=code, field=field, message=first["msg"], command_id=command_id)
 

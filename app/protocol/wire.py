@@ -7,11 +7,11 @@ JSON.parse rejects a bare NaN.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import orjson
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 PROTOCOL_VERSION = 1
 
@@ -19,6 +19,9 @@ NonFinite = Literal["NaN", "Infinity", "-Infinity"]
 Number = float | NonFinite
 Vector = list[Number]
 Matrix = list[Vector]
+
+SAFE_INTEGER = 2**53 - 1  # JavaScript's Number.MAX_SAFE_INTEGER: larger integers are rounded
+Count = Annotated[int, Field(ge=0, le=SAFE_INTEGER)]  # a counter a browser reads exactly
 
 
 def wire_number(x: float) -> Number:

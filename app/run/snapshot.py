@@ -18,24 +18,21 @@ from app.protocol import (
     ExportFrame,
     Limits,
     SessionState,
-    from_wire,
     wire_array,
     wire_number,
 )
+from app.run import import_checks as checks
 from app.run.refusal import CommandRefused
 from app.run.state import RunState, open_run
 from app.run.stepper import Iteration, Stepper
-from app.tasks import Batch, Task
+from app.tasks import Batch
 
 EXACT = np.float64
 
 
 def export_frame(run: RunState, it: Iteration) -> ExportFrame:
     """The run and the cursor inside its iteration, as JSON-able values."""
-    optimizer = {
-        k: wire_array(v, EXACT) if isinstance(v, np.ndarray) else wire_number(v)
-        for k, v in run.optimizer.state_dict().items()
-    }
+    optimizer = {k: _wire_state(v) for k, v in run.optimizer.state_dict().items()}
     state = SessionState.model_construct(
         format="unroll-session",
         protocol_version=PROTOCOL_VERSION,
@@ -57,6 +54,13 @@ def export_frame(run: RunState, it: Iteration) -> ExportFrame:
     return ExportFrame.model_construct(type="export", state=state)
 
 
+def _wire_state(value: Any) -> Any:
+    """An optimizer entry as sent: arrays and floats exactly, the step count as an integer."""
+    if isinstance(value, np.ndarray):
+        return wire_array(value, EXACT)
+    return value if isinstance(value, int) else wire_number(value)
+
+
 def _batch_state(batch: Batch) -> BatchState:
     return BatchState.model_construct(
         inputs=batch.inputs.tolist(),
@@ -70,62 +74,40 @@ def _batch_state(batch: Batch) -> BatchState:
 
 
 def restore(state: SessionState, limits: Limits) -> Stepper:
-    """The exported session, stepped to where it was; a refusal says why it cannot be."""
+    """The exported session, stepped to where it was; a refusal names the field and why."""
     try:
         return _restore(state, limits)
     except CommandRefused as refusal:
-        field = refusal.field.replace("config", "state.config", 1) if refusal.field else None
+        field = refusal.field
+        if field is not None and not field.startswith("state."):  # the config's or the text's
+            field = f"state.{field}"
         raise CommandRefused(refusal.code, f"cannot import: {refusal.message}", field) from None
-    except (ValueError, KeyError, TypeError, IndexError) as exc:
+    except (ValueError, KeyError, TypeError, IndexError, OverflowError) as exc:
         raise CommandRefused("out_of_range", f"cannot import: {exc}", "state") from exc
 
 
 def _restore(state: SessionState, limits: Limits) -> Stepper:
+    # A fresh run of the config (its sizes checked against the limits) is the spec every saved
+    # array must match: its parameters, its optimizer, a batch its task draws.
     run = open_run(state.config, limits, state.text)
-    params = {name: from_wire(value).astype(run.net.dtype) for name, value in state.params.items()}
-    run.net.check_params(params)
-    run.params = params
-    run.optimizer.load_state_dict(
-        {k: from_wire(v) if isinstance(v, list) else float(v) for k, v in state.optimizer.items()}
-    )
-    run.data_rng.bit_generator.state = _unstringify_ints(state.rng)
+    reference = run.current_batch()
+    run.params = checks.params(state.params, run.params)
+    run.optimizer.load_state_dict(checks.optimizer_state(state.optimizer, run, state.iteration))
+    run.data_rng.bit_generator.state = checks.generator_state(state.rng)
     run.cursor = state.cursor
-    run.carried = None if state.h_carry is None else from_wire(state.h_carry).astype(run.net.dtype)
+    run.carried = checks.carried(state.h_carry, run)
     run.smooth_loss = None if state.smooth_loss is None else float(state.smooth_loss)
-    run.loss_history = [float(x) for x in from_wire(state.loss_history)]
+    run.loss_history = checks.loss_history(state.loss_history, state.iteration)
     run.samples_drawn = state.samples_drawn
     run.iteration = state.iteration
-    run.batch = _batch(state.batch, run.task)
+    run.batch = checks.batch(state.batch, reference, run.task)
     stepper = Stepper(run)
-    # Replay the steps already taken: the same arithmetic gives the same values.
-    for _ in range(state.forward_steps):
-        stepper.step_forward()
-    for _ in range(state.backward_steps):
-        stepper.step_backward()
+    checks.replay(stepper, state.forward_steps, state.backward_steps)
     return stepper
-
-
-def _batch(saved: BatchState, task: Task) -> Batch:
-    """The exported batch, with the dtypes the task's own batches have."""
-    real_inputs = task.info.input_kind == "real"
-    real_targets = task.info.head == "linear"
-    return Batch(
-        inputs=np.asarray(saved.inputs, dtype=None if real_inputs else np.int64),
-        targets=np.asarray(saved.targets, dtype=None if real_targets else np.int64),
-        loss_mask=None if saved.loss_mask is None else from_wire(saved.loss_mask),
-        stateful=saved.stateful,
-        next_cursor=saved.next_cursor,
-        decoder_inputs=_array(saved.decoder_inputs, np.int64),
-        source_lengths=_array(saved.source_lengths, np.int64),
-    )
 
 
 def _listed(array: Array | None) -> list[Any] | None:
     return None if array is None else array.tolist()
-
-
-def _array(values: list[Any] | None, dtype: Any) -> Array | None:
-    return None if values is None else np.asarray(values, dtype=dtype)
 
 
 def _stringify_ints(value: Any) -> Any:
@@ -134,13 +116,4 @@ def _stringify_ints(value: Any) -> Any:
         return {k: _stringify_ints(v) for k, v in value.items()}
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    return value
-
-
-def _unstringify_ints(value: Any) -> Any:
-    """The inverse of _stringify_ints."""
-    if isinstance(value, dict):
-        return {k: _unstringify_ints(v) for k, v in value.items()}
-    if isinstance(value, str) and value.lstrip("-").isdigit():
-        return int(value)
     return value

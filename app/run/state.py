@@ -186,6 +186,7 @@ def check_limits(config: RunConfig, limits: Limits, pasted: Task | None = None) 
     """The config's task, after refusing anything beyond the server's caps (naming the field)."""
     caps = {
         "hidden_size": limits.max_hidden_size,
+        "embedding_size": limits.max_embedding_size,
         "seq_len": limits.max_seq_len,
         "batch_size": limits.max_batch,
     }

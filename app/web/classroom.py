@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any
 
@@ -9,15 +10,18 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, WebSocket
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app import __version__
+from app import protocol as p
 from app.web.broker import BROKER_ERRORS
-from app.web.client import CLOSE_NORMAL
+from app.web.client import CLOSE_NORMAL, CLOSE_TRY_AGAIN
 from app.web.connection import LiveConnection
-from app.web.live import accept, refuse_busy, same_origin, serve
+from app.web.hosts import HostPolicy
+from app.web.live import accept, refuse_busy, serve
 from app.web.pages import templates
 from app.web.qr import qr_svg
 from app.web.rooms.notices import closed_data, join_url, public_base
 from app.web.rooms.registry import CODE_PATTERN, Rooms, RoomsFull
 from app.web.settings import Settings
+from app.web.throttle import AddressLimiter, RoomLimits
 
 router = APIRouter()
 
@@ -32,12 +36,42 @@ def _rooms(request: Request | WebSocket) -> Rooms:
     return rooms
 
 
+def _limits(connection: Request | WebSocket) -> RoomLimits:
+    limits: RoomLimits = connection.app.state.room_limits
+    return limits
+
+
+def _address(connection: Request | WebSocket) -> str:
+    return connection.client.host if connection.client else ""
+
+
+def _wait(limiter: AddressLimiter, connection: Request | WebSocket) -> int:
+    """Whole seconds until this client's address may go on (0: now)."""
+    return math.ceil(limiter.wait(_address(connection)))
+
+
+def _too_many(wait: int, what: str) -> HTTPException:
+    message = f"too many {what} from your address; try again in {wait} s"
+    detail = {"code": "rate_limited", "message": message}
+    return HTTPException(429, detail, headers={"Retry-After": str(wait)})
+
+
 async def _exists(request: Request, code: str) -> bool:
-    """Whether a room is live; 503 when the broker (Redis) cannot be reached."""
+    """Whether a room is live; 503 when the broker (Redis) cannot be reached.
+
+    A code that does not exist counts against the asker's address (guessing is slowed down).
+    """
+    misses = _limits(request).misses
+    wait = _wait(misses, request)
+    if wait:
+        raise _too_many(wait, "unknown room codes")
     try:
-        return await _rooms(request).exists(code)
+        live = await _rooms(request).exists(code)
     except BROKER_ERRORS as exc:
         raise HTTPException(503, {"code": "server_busy", "message": UNAVAILABLE}) from exc
+    if not live:
+        misses.take(_address(request))
+    return live
 
 
 async def _live_code(request: Request, code: str) -> str:
@@ -53,15 +87,24 @@ async def _live_code(request: Request, code: str) -> str:
 async def create_room(request: Request) -> dict[str, Any]:
     """Start a room. The token in the answer is the only way to control it: keep it secret."""
     settings: Settings = request.app.state.settings
-    if not same_origin(request.headers.get("origin"), request.headers.get("host", ""), settings):
+    hosts: HostPolicy = request.app.state.hosts
+    headers = request.headers
+    if not hosts.from_own_page(
+        headers.get("origin"), headers.get("sec-fetch-site"), headers.get("host", "")
+    ):
         message = "rooms are created from this server's own pages"
         raise HTTPException(403, {"code": "forbidden", "message": message})
+    creations = _limits(request).creations
+    wait = _wait(creations, request)
+    if wait:
+        raise _too_many(wait, "new rooms")
     try:
         room = await _rooms(request).create()
     except RoomsFull as exc:
         raise HTTPException(503, {"code": "server_busy", "message": str(exc)}) from exc
     except BROKER_ERRORS as exc:
         raise HTTPException(503, {"code": "server_busy", "message": UNAVAILABLE}) from exc
+    creations.take(_address(request))
     return {
         "code": room.code,
         "token": room.token,
@@ -121,6 +164,13 @@ async def room_socket(websocket: WebSocket, code: str) -> None:
     if settings is None:
         return
     code = code.upper() if re.fullmatch(CODE_PATTERN, code) else "?"
+    misses = _limits(websocket).misses
+    wait = _wait(misses, websocket)
+    if wait:
+        message = f"too many unknown room codes from your address; try again in {wait} s"
+        await websocket.send_text(p.encode(p.Error(code="rate_limited", message=message)).decode())
+        await websocket.close(code=CLOSE_TRY_AGAIN, reason="too many unknown room codes")
+        return
     connection = LiveConnection(websocket, settings)
     try:
         seat = await _rooms(websocket).seat(code, connection.client) if code != "?" else None
@@ -131,6 +181,7 @@ async def room_socket(websocket: WebSocket, code: str) -> None:
         await refuse_busy(websocket, UNAVAILABLE)
         return
     if seat is None:
+        misses.take(_address(websocket))
         await websocket.send_text(closed_data(code, "not_found"))
         await websocket.close(code=CLOSE_NORMAL, reason="no such room")
         return

@@ -83,6 +83,11 @@ class Client:
         """The close code and reason, once the client is to be closed."""
         return self._outbox.closing
 
+    @property
+    def finished(self) -> bool:
+        """Whether its last frame has left and its connection is being closed."""
+        return self._outbox.finished
+
     async def next_frame(self) -> str | None:
         """For the connection's writer: the next frame, waiting for one; None when closing."""
         return await self._outbox.get()

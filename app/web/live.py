@@ -12,31 +12,27 @@ from starlette.websockets import WebSocketDisconnect
 from app import protocol as p
 from app.web.client import CLOSE_POLICY, CLOSE_TRY_AGAIN
 from app.web.connection import LiveConnection
+from app.web.hosts import HostPolicy
 from app.web.sessions import SessionRegistry, new_session
 from app.web.settings import Settings
 
 router = APIRouter()
 
 
-def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
-    """Same origin by default; browsers send Origin, and CORS does not guard websockets."""
-    return same_origin(websocket.headers.get("origin"), websocket.headers.get("host", ""), settings)
+def origin_allowed(websocket: WebSocket) -> bool:
+    """A browser's socket must come from an allowed origin: CORS does not guard websockets.
 
-
-def same_origin(origin: str | None, host: str, settings: Settings) -> bool:
-    """Whether a browser request from `origin` to `host` may act on this server."""
-    if origin is None:
-        return True  # not a browser (scripts, tests): cross-site hijacking needs a browser
-    origin = origin.rstrip("/")
-    if origin in settings.origin_list():
-        return True
-    return origin in (f"http://{host}", f"https://{host}")
+    Scripts and tests send no Origin; hijacking a socket across sites needs a browser.
+    """
+    origin = websocket.headers.get("origin")
+    hosts: HostPolicy = websocket.app.state.hosts
+    return origin is None or hosts.origin_allowed(origin, websocket.headers.get("host", ""))
 
 
 async def accept(websocket: WebSocket) -> Settings | None:
     """Accept a socket from an allowed origin (returning the settings); refuse any other."""
     settings: Settings = websocket.app.state.settings
-    if not origin_allowed(websocket, settings):
+    if not origin_allowed(websocket):
         await websocket.close(code=CLOSE_POLICY)  # before accept: the handshake gets HTTP 403
         return None
     await websocket.accept()

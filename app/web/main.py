@@ -11,10 +11,13 @@ from app import __version__
 from app.web import api, catalog, classroom, lesson_pages, live, pages
 from app.web.assets import IMMUTABLE, REVALIDATE, load_assets
 from app.web.broker import make_broker
+from app.web.edges import Edges
+from app.web.hosts import HostPolicy
 from app.web.paths import asset_dir
 from app.web.rooms.registry import Rooms
 from app.web.sessions import SessionRegistry
 from app.web.settings import Settings, get_settings
+from app.web.throttle import RoomLimits
 
 
 @asynccontextmanager
@@ -31,10 +34,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app: pages, JSON API, the live websockets (playground and rooms), static files."""
     settings = settings or get_settings()
     app = FastAPI(
-        title="Unroll", version=__version__, docs_url="/api/docs", redoc_url=None, lifespan=lifespan
-    )
+        title="Unroll", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan
+    )  # the API docs page is api.py's, with a policy of its own
     app.state.settings = settings
+    app.state.hosts = HostPolicy(settings)
+    app.add_middleware(Edges, settings=settings, hosts=app.state.hosts)
     app.state.sessions = SessionRegistry(settings.max_sessions)
+    app.state.room_limits = RoomLimits(settings)
     app.state.rooms = Rooms(settings, app.state.sessions, make_broker(settings.redis_url))
     app.include_router(pages.router)
     app.include_router(lesson_pages.router)

@@ -36,6 +36,7 @@ class Outbox:
         self.reply_cap = reply_cap
         self.resync: Callable[[], list[str]] | None = None
         self.closing: tuple[int, str] | None = None
+        self.finished = False  # everything was handed to the writer, which is closing
         self._items: deque[tuple[str, int]] = deque()
         self._droppable = 0
         self._resync_due = False
@@ -104,6 +105,7 @@ class Outbox:
             if self._items:
                 break
             if self.closing is not None:
+                self.finished = True
                 return None
             self._ready.clear()
             await self._ready.wait()

@@ -12,6 +12,7 @@ def limits_from(settings: Settings) -> p.Limits:
     """The caps the hello frame tells the client."""
     return p.Limits(
         max_hidden_size=settings.max_hidden_size,
+        max_embedding_size=settings.max_embedding_size,
         max_seq_len=settings.max_seq_len,
         max_vocab=settings.max_vocab,
         max_batch=settings.max_batch,

@@ -17,10 +17,16 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     # Comma-separated origins allowed to open a websocket. Empty means same origin only.
     allowed_origins: str = ""
+    # Comma-separated Host names answered beside the defaults (see app/web/hosts.py); "*": any.
+    allowed_hosts: str = ""
+    # Comma-separated origins that may frame an ?embed=1 page (e.g. a course site); "*": any.
+    embed_origins: str = ""
+    max_body_bytes: int = Field(65536, ge=0, description="largest HTTP request body by default")
     log_level: str = "info"
 
     max_sessions: int = Field(300, ge=1, description="concurrent websocket sessions per server")
     max_hidden_size: int = Field(256, ge=1)
+    max_embedding_size: int = Field(256, ge=1, description="largest embedding a client may ask for")
     max_seq_len: int = Field(200, ge=1)
     max_vocab: int = Field(256, ge=2)
     max_batch: int = Field(64, ge=1)
@@ -40,6 +46,10 @@ class Settings(BaseSettings):
     )
     room_idle_seconds: float = Field(
         1800.0, gt=0, description="a room without its teacher for this long ends"
+    )
+    room_creations_per_hour: int = Field(10, ge=1, description="rooms one client address starts")
+    room_misses_per_minute: int = Field(
+        30, ge=1, description="lookups of room codes that do not exist, per client address"
     )
     # Where students reach this server, for join links and QR codes (e.g. http://10.0.0.5:8000).
     # Empty: the address the teacher's browser used.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,49 @@ def chromium_path() -> str:
     if not path:
         pytest.fail("Debian's chromium is needed for browser tests: apt-get install chromium")
     return path
+
+
+def wait_under_csp(
+    page: Any, expression: str, *, arg: Any = None, timeout: float | None = None, **_: Any
+) -> Any:
+    """Page.wait_for_function, but with the predicate compiled by DevTools, not the page.
+
+    Playwright's own compiles its predicate with the page's eval, which every page's policy
+    (script-src 'self') rightly forbids. DevTools evaluation is not governed by the policy, so
+    the pages run exactly as they ship. Polls once per animation frame, like Playwright's.
+    """
+    from playwright.sync_api import Error
+
+    limit = 30_000 if timeout is None else timeout or float("inf")
+    script = f"""async (arg) => {{
+      const deadline = performance.now() + {json.dumps(min(limit, 1e12))};
+      for (;;) {{
+        const value = (
+{expression}
+        );
+        const result = typeof value === "function" ? value(arg) : value;
+        if (result) return result;
+        if (performance.now() > deadline) throw new Error("timed out waiting for the page");
+        await new Promise((resolve) => requestAnimationFrame(resolve));
+      }}
+    }}"""
+    deadline = time.monotonic() + limit / 1000
+    while True:
+        try:
+            return page.evaluate_handle(script, arg)
+        except Error as exc:  # the page navigated meanwhile: wait on the new one
+            if "context was destroyed" not in str(exc) or time.monotonic() > deadline:
+                raise
+
+
+@pytest.fixture(scope="session", autouse=True)
+def waits_under_csp() -> Iterator[None]:
+    """Every page's wait_for_function is wait_under_csp (see there why)."""
+    from playwright.sync_api import Page
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Page, "wait_for_function", wait_under_csp)
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -33,7 +33,10 @@ class RawClient:
             raise ConnectionError(response.decode(errors="replace"))
 
     def send_text(self, text: str) -> None:
-        payload = text.encode()
+        self.send_raw_text(text.encode())
+
+    def send_raw_text(self, payload: bytes) -> None:
+        """A text frame carrying these bytes as they are (UTF-8 or not)."""
         mask = os.urandom(4)
         header = bytes([0x81])
         n = len(payload)
@@ -45,6 +48,32 @@ class RawClient:
             header += bytes([0x80 | 127]) + struct.pack("!Q", n)
         masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
         self.sock.sendall(header + mask + masked)
+
+    def read_close_code(self) -> int:
+        """Read frames until the server's close frame; its status code."""
+        self.sock.settimeout(10)
+        while True:
+            opcode, payload = self._read_frame()
+            if opcode == 0x8:
+                return int(struct.unpack("!H", payload[:2])[0])
+
+    def _read_frame(self) -> tuple[int, bytes]:
+        head = self._read(2)
+        size = head[1] & 0x7F
+        if size == 126:
+            size = struct.unpack("!H", self._read(2))[0]
+        elif size == 127:
+            size = struct.unpack("!Q", self._read(8))[0]
+        return head[0] & 0x0F, self._read(size)
+
+    def _read(self, size: int) -> bytes:
+        data = b""
+        while len(data) < size:
+            chunk = self.sock.recv(size - len(data))
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            data += chunk
+        return data
 
     def close(self) -> None:
         self.sock.close()

@@ -13,7 +13,7 @@ Room = dict[str, Any]
 
 
 def create_room(client: TestClient) -> Room:
-    response = client.post("/api/rooms")
+    response = client.post("/api/rooms", headers={"origin": "http://testserver"})
     assert response.status_code == 201, response.text
     room: Room = response.json()
     return room

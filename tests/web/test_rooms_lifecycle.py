@@ -60,7 +60,7 @@ def test_a_server_holds_at_most_max_rooms() -> None:
     with TestClient(create_app(Settings(max_rooms=2))) as client:
         create_room(client)
         create_room(client)
-        response = client.post("/api/rooms")
+        response = client.post("/api/rooms", headers={"origin": "http://testserver"})
         assert response.status_code == 503
         assert response.json()["detail"]["code"] == "server_busy"
 

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,38 +13,16 @@ import pytest
 from websockets.exceptions import ConnectionClosedOK
 from websockets.sync.client import ClientConnection, connect
 
+from bench._redis import redis_server
 from bench._server import ServerProcess, running_server
-from tests.conftest import free_port
 from tests.web.wsutil import decode
 
 
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
     """A private redis-server on a free loopback port, stopped after the tests."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("the multi-process room tests need Redis: apt-get install redis-server")
-    port = free_port()
-    server = subprocess.Popen(
-        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
-                    probe.sendall(b"PING\r\n")
-                    if probe.recv(16).startswith(b"+PONG"):
-                        break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("redis-server did not start") from None
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with redis_server() as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +35,10 @@ def servers(redis_url: str) -> Iterator[tuple[ServerProcess, ServerProcess]]:
 
 
 def post_room(server: ServerProcess) -> Any:
-    request = urllib.request.Request(f"http://127.0.0.1:{server.port}/api/rooms", method="POST")
+    origin = f"http://127.0.0.1:{server.port}"
+    request = urllib.request.Request(
+        f"{origin}/api/rooms", method="POST", headers={"Origin": origin}
+    )
     return orjson.loads(urllib.request.urlopen(request, timeout=5).read())
 
 

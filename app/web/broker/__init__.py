@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from app.web.broker.base import BROKER_ERRORS, BrokerError, Link, RoomMessage
+from app.web.broker.base import BROKER_ERRORS, BrokerError, Link, Recovery, RoomMessage
 from app.web.broker.channels import LocalChannels, RedisChannels, RoomChannels
 from app.web.broker.directory import LocalDirectory, RedisDirectory, RoomDirectory
 from app.web.broker.owners import LocalOwnerCalls, OwnerCalls, RedisOwnerCalls
@@ -28,6 +28,7 @@ __all__ = [
     "Broker",
     "BrokerError",
     "OwnerCalls",
+    "Recovery",
     "RoomChannels",
     "RoomDirectory",
     "RoomMessage",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from redis.exceptions import RedisError
 
@@ -35,6 +37,9 @@ class RoomMessage:
         return cls(int(seq), kind, body.decode())
 
 
+Recovery = Callable[[], Coroutine[Any, Any, None]]
+
+
 class Link:
     """What the jobs of one broker share (nothing, in one process): connected at start."""
 
@@ -43,3 +48,6 @@ class Link:
 
     async def stop(self) -> None:
         """Disconnect (at shutdown)."""
+
+    def on_reconnect(self, recover: Recovery) -> None:
+        """Run `recover` whenever the connection comes back after a loss (in one process: never)."""

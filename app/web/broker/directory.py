@@ -1,14 +1,28 @@
 """The room directory: which room codes are live, so codes are unique and any process can tell.
 
 In one process, a set. Over Redis, keys `unroll:roomdir:CODE` with a TTL the owner keeps
-refreshing, so a crashed owner's rooms vanish.
+refreshing, so a crashed owner's rooms vanish. A refresh writes the key again when it is missing
+(a Redis that restarted has none), unless another process has taken the code meanwhile.
 """
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 
 from app.web.broker.redis_link import RedisLink
+
+log = logging.getLogger("unroll.broker")
+
+# KEYS[1] the room's key; ARGV[1] this process, ARGV[2] the TTL in ms. 1 if the key is ours now.
+RENEW = """
+local owner = redis.call('GET', KEYS[1])
+if owner == false or owner == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
 
 
 class RoomDirectory(ABC):
@@ -24,7 +38,7 @@ class RoomDirectory(ABC):
 
     @abstractmethod
     async def refresh(self, code: str, ttl: float) -> None:
-        """The owner says its room is still live."""
+        """The owner says its room is still live (registering it again if it was forgotten)."""
 
     @abstractmethod
     async def release(self, code: str) -> None:
@@ -72,7 +86,9 @@ class RedisDirectory(RoomDirectory):
         return bool(await self.link.redis.exists(f"unroll:roomdir:{code}"))
 
     async def refresh(self, code: str, ttl: float) -> None:
-        await self.link.redis.pexpire(f"unroll:roomdir:{code}", _ms(ttl))
+        key = f"unroll:roomdir:{code}"
+        if not await self.link.redis.eval(RENEW, 1, key, self.instance, _ms(ttl)):
+            log.warning("room %s: another process has taken its code", code)
 
     async def release(self, code: str) -> None:
         await self.link.redis.delete(f"unroll:roomdir:{code}")

@@ -27,6 +27,7 @@ def closed_data(code: str, reason: str) -> str:
         "ended": f"The teacher ended room {code}.",
         "expired": f"Room {code} was idle for too long and has closed.",
         "not_found": f"There is no room {code}: check the code; it may have ended.",
+        "stopped": f"The server running room {code} stopped, so the room has ended.",
     }
     frame = p.RoomClosed.model_validate(
         {"code": code, "reason": reason, "message": messages[reason]}

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from app.web.broker import BROKER_ERRORS, RoomMessage
+from app.web.broker import BROKER_ERRORS, BrokerError, RoomMessage
 from app.web.client import CLOSE_NORMAL, Client
 from app.web.rooms.notices import closed_data
 from app.web.rooms.room import PRESENCE_SECONDS
@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("unroll.rooms")
 
 SNAPSHOT_OP = orjson.dumps({"op": "snapshot"})
+RELOAD_SECONDS = 0.5  # between attempts to fetch the room's state again
+CLOSE_RESTARTING = 1012  # this process stops; the room goes on: reconnect (to another process)
+GONE_BEATS = 2  # heartbeats in a row without a directory entry or an owner: the room is gone
 
 
 class Relay:
@@ -40,6 +43,7 @@ class Relay:
         self.failed = False
         self.closed = False
         self._pending: list[RoomMessage] | None = []  # buffered while a snapshot is on its way
+        self._reloading = False
         self._heartbeat: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()  # held, so they are not collected mid-way
 
@@ -74,22 +78,46 @@ class Relay:
         if self._pending is not None:
             self._pending.append(message)
             return
+        if message.seq <= self.replica.seq:  # already in the replica (sent again after an outage)
+            return
         if message.seq != self.replica.seq + 1:  # a message was lost on the way: start over
             log.warning("room %s: frame %d after %d", self.code, message.seq, self.replica.seq)
             self._pending = [message]
-            self._spawn(self._reload())
+            self.catch_up()
             return
         self.replica.apply(message)
         for student in self.students:
             student.deliver(message.data, droppable=True)
 
+    def catch_up(self) -> None:
+        """Fetch the room's state again (a frame was lost, or Redis is back), then go on live."""
+        if not self._reloading and not self.closed:
+            self._reloading = True
+            self._spawn(self._reload())
+
     async def _reload(self) -> None:
+        """Until the owner answers (frames that arrive meanwhile wait), or the relay closes."""
+        failures = 0
         try:
-            await self._load()
-        except BROKER_ERRORS:
-            return
-        for student in self.students:
-            student.catch_up()
+            while not self.closed:
+                try:
+                    await self._load()
+                except BROKER_ERRORS as exc:
+                    if not failures:
+                        log.info("room %s: cannot fetch its state yet: %s", self.code, exc)
+                    failures += 1
+                    await asyncio.sleep(RELOAD_SECONDS)
+                    continue
+                for student in self.students:
+                    student.catch_up()
+                return
+        finally:
+            self._reloading = False
+
+    def resume(self) -> None:
+        """Redis is back: report the students again, and catch up with what was missed."""
+        self._report()
+        self.catch_up()
 
     def frames(self) -> list[str]:
         """The current state, for a student who arrives or falls behind."""
@@ -109,8 +137,15 @@ class Relay:
 
     def close(self, data: str) -> None:
         """The room is over: every student is told and closed; the relay goes away."""
+        self._dismiss(CLOSE_NORMAL, "the room is over", data)
+
+    def restarting(self) -> None:
+        """This process stops but the room goes on elsewhere: its students reconnect."""
+        self._dismiss(CLOSE_RESTARTING, "the server is restarting")
+
+    def _dismiss(self, code: int, reason: str, data: str | None = None) -> None:
         for student in self.students:
-            student.close_after(CLOSE_NORMAL, "the room is over", data)
+            student.close_after(code, reason, data)
         self.students.clear()
         self.closed = True
         self._spawn(self._stop())
@@ -127,16 +162,34 @@ class Relay:
 
     async def _beat(self) -> None:
         """Re-report the count (the owner forgets silent relays), and notice a vanished owner."""
+        gone = 0
         while True:
             await asyncio.sleep(PRESENCE_SECONDS)
             if not self.students:
                 await self._stop()
                 return
             self._report()
-            with contextlib.suppress(*BROKER_ERRORS):
-                if not await self.rooms.broker.directory.exists(self.code):
-                    self.close(closed_data(self.code, "ended"))
-                    return
+            gone = gone + 1 if await self._owner_gone() else 0
+            if gone >= GONE_BEATS:
+                self.close(closed_data(self.code, "stopped"))
+                return
+
+    async def _owner_gone(self) -> bool:
+        """Whether the owner is gone: its directory entry lapsed and it answers no request.
+
+        A missing entry alone is not enough: a Redis that restarted has forgotten every entry
+        until the owners write them again. Unreachable Redis tells nothing either way.
+        """
+        broker = self.rooms.broker
+        try:
+            if await broker.directory.exists(self.code):
+                return False
+            await broker.owners.request(self.code, SNAPSHOT_OP)
+        except BrokerError:
+            return True
+        except BROKER_ERRORS:
+            return False
+        return False
 
     async def _stop(self) -> None:
         self.closed = True

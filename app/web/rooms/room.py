@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from typing import TYPE_CHECKING
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("unroll.rooms")
 
 DIRECTORY_REFRESH_SECONDS = 10.0  # the owner renews its room's directory entry this often
+FORGET_SECONDS = 0.5  # telling Redis a room is over, at most (its entry's TTL forgets it anyway)
 PRESENCE_SECONDS = 5.0  # each relay re-reports its student count this often
 COUNT_FRAME_SECONDS = 0.2  # the teacher's student count: at most this often
 
@@ -158,8 +158,16 @@ class Room:
                 await self.end("expired")
                 return
             self._count_changed()  # a relay that went silent drops out of the count
-            with contextlib.suppress(*BROKER_ERRORS):
-                await self.rooms.broker.directory.refresh(self.code, self.rooms.directory_ttl)
+            await self.renew()
+
+    async def renew(self) -> bool:
+        """Keep the directory entry alive, writing it again if Redis forgot it (a restart)."""
+        try:
+            await self.rooms.broker.directory.refresh(self.code, self.rooms.directory_ttl)
+        except BROKER_ERRORS as exc:
+            log.info("room %s: cannot renew its directory entry: %r", self.code, exc)
+            return False
+        return True
 
     async def end(self, reason: str) -> None:
         """Stop the run, tell every viewer why, and close them; the code is free again."""
@@ -175,10 +183,11 @@ class Room:
         data = closed_data(self.code, reason)
         self.broadcast.announce_end(data)
         broker = self.rooms.broker
-        for forget in (broker.owners.unserve, broker.directory.release):
-            try:
-                await forget(self.code)
-            except BROKER_ERRORS as exc:  # Redis gone: the entry's TTL forgets the room
-                log.warning("room %s: %s", self.code, exc)
+        try:
+            async with asyncio.timeout(FORGET_SECONDS):
+                await broker.owners.unserve(self.code)
+                await broker.directory.release(self.code)
+        except BROKER_ERRORS as exc:  # Redis gone or silent: the entry's TTL forgets the room
+            log.warning("room %s: %s", self.code, str(exc) or "Redis did not answer")
         # Last and without a pause: a teacher who sent end_room gets its ack before the close.
         self.broadcast.dismiss_teachers(data)

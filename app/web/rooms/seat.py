@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import orjson
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from app import protocol as p
 from app.session import CommandRefused, Session
@@ -26,8 +26,12 @@ FORK_OP = orjson.dumps({"op": "fork"})
 
 
 def _copy(state: Any, limits: p.Limits) -> Session:
-    """A private session from a room's exported state."""
-    validated = p.SessionState.model_validate(state)
+    """A private session from a room's exported state, checked as any import is."""
+    try:
+        validated = p.SessionState.model_validate(state)
+    except ValidationError as exc:
+        message = f"the room's state cannot be copied: {exc.errors()[0]['msg']}"
+        raise CommandRefused("invalid_message", message, "state") from None
     session = Session(validated.config, limits)
     session.import_state(validated)
     return session
