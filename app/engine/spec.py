@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CELLS = ("rnn", "lstm", "gru")
+CELLS = ("rnn", "lstm", "gru", "gru_torch")  # gru_torch: torch.nn.GRU's form
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
 INPUT_KINDS = ("onehot", "embedding", "real")
 HEADS = ("softmax", "linear", "none")  # "none": an encoder, no output layer and no loss

@@ -56,10 +56,15 @@ def reference(case: Case) -> dict[str, np.ndarray]:
                 g = np.tanh(pre("g", h))
                 c = f * c + i * g
                 h = o * np.tanh(c)
-            else:
+            elif spec.cell == "gru":  # Cho et al. (2014): the reset before W_hh
                 z, r = _sigmoid(pre("z", h)), _sigmoid(pre("r", h))
                 n = np.tanh(pre("h", r * h))
                 h = z * h + (1 - z) * n
+            else:  # torch.nn.GRU: the reset after W_hh, with its own bias b_hh inside
+                z, r = _sigmoid(pre("z", h)), _sigmoid(pre("r", h))
+                u = P["W_hh"] @ h + P["b_hh"].reshape(-1, 1)
+                n = np.tanh(P["W_xh"] @ x + P["b_h"].reshape(-1, 1) + r * u)
+                h = (1 - z) * n + z * h
             y = P["W_hy"] @ h + P["b_y"].reshape(-1, 1)
             if spec.head == "softmax":
                 p = np.exp(y) / np.sum(np.exp(y))
