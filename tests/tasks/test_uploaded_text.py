@@ -63,7 +63,7 @@ def test_a_word_task_keeps_the_most_frequent_words_and_reads_the_rest_as_unk() -
 
 
 def test_a_loaded_models_vocabulary_fixes_the_tokens() -> None:
-    vocab = tuple(sorted(set(RHYME))) + ("z",)
+    vocab = (*sorted(set(RHYME)), "z")
     task = text_task(RHYME.encode(), vocab=vocab)
     assert task.input_vocab == vocab
     with pytest.raises(InputError, match="character 'q' is not in the model's vocabulary") as info:
