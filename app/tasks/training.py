@@ -181,6 +181,8 @@ class TrainingResult:
     initial_flow_ratio: float = float("nan")  # flow_ratio on the first batch, before training
     h: np.ndarray | None = None  # state carried out of the last stateful batch
     cursor: int | None = None  # next stream position, for stream tasks
+    optimizer: Optimizer | None = None  # its state goes on where the run stopped
+    data_rng: np.random.Generator | None = None  # the data generator, before the next batch
 
     def evaluate(self) -> dict[str, float]:
         """Held-out metrics now, with the run's bookkeeping beside them."""
@@ -203,7 +205,15 @@ def train(task: Task, config: Mapping[str, Any], iterations: int) -> TrainingRes
     spec = model_spec(task, config)
     params = initial_params(spec, config, weights_rng)
     optimizer = make_optimizer(config["optimizer"], float(config["learning_rate"]))
-    result = TrainingResult(task=task, spec=spec, params=params, config=config, cursor=0)
+    result = TrainingResult(
+        task=task,
+        spec=spec,
+        params=params,
+        config=config,
+        cursor=0,
+        optimizer=optimizer,
+        data_rng=rng,
+    )
     # An exploding run overflows on purpose; it is counted in `skipped`, not warned about.
     with np.errstate(over="ignore", invalid="ignore"):
         for iteration in range(iterations):

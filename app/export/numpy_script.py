@@ -1,0 +1,166 @@
+"""Export a run as one standalone Python file that needs only NumPy, in the style of min-char-rnn.
+
+numpy_script(task, config, iterations) writes the run from its seed: the script draws the
+weights as the server does and trains from iteration 1. Given a RunPoint, it starts from the
+run's current weights, optimizer state, data position and carried state instead. Either way
+it prints each iteration's loss, the server's numbers to 1e-12 relative in float64. The script
+holds only the code paths its run uses: its cell, input, head, optimizer, clipping and BPTT.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.engine import ModelSpec, check_params
+from app.export.cell_code import cell_code
+from app.export.data_code import DataStart, data_code
+from app.export.model_code import (
+    embedded_params_code,
+    loss_code,
+    params_dict_code,
+    seeded_params_code,
+)
+from app.export.template import UNPACK, tidy
+from app.export.train_code import carried_state_code, loop_code, optimizer_state_code
+from app.inputs import InputError
+from app.tasks.base import Task
+from app.tasks.training import generators, init_spec, model_spec
+
+RULE = "# " + "-" * 98
+
+
+@dataclass(frozen=True)
+class RunPoint:
+    """A run between two iterations: everything the next one starts from."""
+
+    iteration: int  # iterations done so far
+    params: Mapping[str, np.ndarray]
+    optimizer: Mapping[str, Any]  # Optimizer.state_dict(): lr, hyperparameters, slots, t
+    cursor: int | None  # the stream position the next batch is drawn at
+    rng_state: Mapping[str, Any]  # the data generator's bit_generator.state before that draw
+    state: np.ndarray | None = None  # h (or the LSTM's [h, c]) carried out of the last batch
+
+
+def _section(title: str, body: str) -> str:
+    return f"\n\n{RULE}\n# {title}\n{tidy(body)}"
+
+
+def _describe(spec: ModelSpec, config: Mapping[str, Any]) -> str:
+    """The network and its training in words, for the script's docstring."""
+    cell = {"rnn": f"vanilla RNN ({spec.activation})", "lstm": "LSTM", "gru": "GRU (Cho et al.)"}
+    reads = {"onehot": "one-hot tokens", "embedding": "embedded tokens", "real": "real vectors"}
+    head = "softmax with cross-entropy" if spec.head == "softmax" else "linear with squared error"
+    truncation = config["truncation"]
+    bptt = "full BPTT" if truncation is None else f"BPTT truncated to {truncation} steps"
+    clip = config["clip_mode"]
+    clipping = (
+        "no clipping" if clip == "none" else f"clipping by {clip} at {config['clip_threshold']}"
+    )
+    return (
+        f"A {cell.get(spec.cell, 'GRU (torch.nn.GRU form)')} of hidden size {spec.hidden_size} "
+        f"reading {reads[spec.input_kind]}, with a {head} head; {config['optimizer']}, "
+        f"{clipping}, {bptt}."
+    )
+
+
+def _hyperparameters(spec: ModelSpec, config: Mapping[str, Any], point: RunPoint | None) -> str:
+    lr = point.optimizer["lr"] if point is not None else config["learning_rate"]
+    lines = [
+        f"seed = {int(config['seed'])}",
+        f"H = {spec.hidden_size}  # hidden size",
+        f"D = {spec.input_dim}  # input size, the width of x_t",
+        f"O = {spec.output_size}  # outputs per step",
+        f"T = {int(config['seq_len'])}  # time steps per iteration",
+        f"B = {int(config['batch_size'])}  # sequences per batch",
+        f"learning_rate = {float(lr)!r}",
+    ]
+    if spec.tokens:
+        lines.insert(2, f"V = {spec.input_size}  # vocabulary size")
+    if config["truncation"] is not None:
+        lines.append(f"K = {int(config['truncation'])}  # truncated BPTT: steps a loss flows back")
+    if config["clip_mode"] != "none":
+        lines.append(f"clip_threshold = {float(config['clip_threshold'])!r}")
+    if point is None:
+        lines.append(f"init_scale = {float(config['init_scale'])!r}")
+        if config["spectral_radius"] is not None:
+            lines.append(f"spectral_radius = {float(config['spectral_radius'])!r}")
+    return "\n".join(lines)
+
+
+def _start(config: Mapping[str, Any], point: RunPoint | None) -> DataStart:
+    if point is not None:
+        return DataStart(point.cursor, point.rng_state)
+    _, data_rng = generators(int(config["seed"]))
+    return DataStart(0, data_rng.bit_generator.state)
+
+
+def numpy_script(
+    task: Task,
+    config: Mapping[str, Any],
+    iterations: int,
+    point: RunPoint | None = None,
+    *,
+    spec: ModelSpec | None = None,
+) -> str:
+    """One standalone NumPy script that trains the run and prints the server's losses.
+
+    config: the run's RunConfig fields. iterations: how many to train (after `point`, if given).
+    spec: the run's model, when not the one the config builds (a loaded torch model's).
+    Raises InputError for a run the script cannot carry (the encoder-decoder).
+    """
+    built = spec or model_spec(task, config)
+    if not isinstance(built, ModelSpec):
+        message = "exporting an encoder-decoder run as a script is not supported yet"
+        raise InputError("task", message)
+    spec = built
+    if point is not None:
+        check_params(dict(point.params), spec)
+    first = 0 if point is None else point.iteration
+    note, data, cursor = data_code(task, config, _start(config, point), iterations, point is None)
+    weights = (
+        seeded_params_code(spec, init_spec(config))
+        if point is None
+        else embedded_params_code(point.params, spec)
+    )
+    weights_note = (
+        f"drawn from seed {config['seed']} with Unroll's initialisation"
+        if point is None
+        else f"the run's weights and optimizer state after iteration {first}, exactly"
+    )
+    lstm = spec.cell == "lstm"
+    training = "\n\n".join(
+        [
+            optimizer_state_code(config["optimizer"], None if point is None else point.optimizer),
+            carried_state_code(None if point is None else point.state, spec.hidden_size, lstm),
+            loop_code(lstm, config["clip_mode"], cursor, first, first + iterations),
+        ]
+    )
+    body = (
+        _section("hyperparameters", _hyperparameters(spec, config, point))
+        + _section("data: " + note, data)
+        + _section("parameters: " + weights_note, weights + "\n" + params_dict_code(spec))
+        + _section(
+            "the model",
+            cell_code(spec.cell, spec.activation) + loss_code(spec, config["truncation"]),
+        )
+        + _section("training", training)
+    )
+    packed = "unpack(" in body
+    header = (
+        f'"""{task.info.title}: an Unroll run as one standalone NumPy script.\n\n'
+        f"{textwrap.fill(_describe(spec, config), 96)}\n\n"
+        f"Run it with python and NumPy: it trains iterations {first + 1} to {first + iterations} "
+        "and prints\neach one's loss, the numbers Unroll's server computes for this run "
+        "(to 1e-12 relative,\nin float64).\n\n"
+        f"Data: {note}.\nWeights: {weights_note}.\n"
+        '"""\n\n'
+        + ("import base64\n\n" if packed else "")
+        + "import numpy as np\n"
+        + ("\n\n" + tidy(UNPACK) if packed else "")
+    )
+    return header + body
