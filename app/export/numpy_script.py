@@ -99,6 +99,56 @@ def _start(config: Mapping[str, Any], point: RunPoint | None) -> DataStart:
     return DataStart(0, data_rng.bit_generator.state)
 
 
+def _spec(task: Task, config: Mapping[str, Any], spec: ModelSpec | None) -> ModelSpec:
+    """The run's single-network spec; the encoder-decoder is refused."""
+    built = spec or model_spec(task, config)
+    if not isinstance(built, ModelSpec):
+        message = "exporting an encoder-decoder run as a script is not supported yet"
+        raise InputError("task", message)
+    return built
+
+
+def _weights(spec: ModelSpec, config: Mapping[str, Any], point: RunPoint | None) -> tuple[str, str]:
+    """(the parameters section, what it says about them): drawn from the seed, or the run's."""
+    if point is None:
+        note = f"drawn from seed {config['seed']} with Unroll's initialisation"
+        code = seeded_params_code(spec, init_spec(config))
+    else:
+        check_params(dict(point.params), spec)
+        note = f"the run's weights and optimizer state after iteration {point.iteration}, exactly"
+        code = embedded_params_code(point.params, spec)
+    return code + "\n" + params_dict_code(spec), note
+
+
+def _training(
+    spec: ModelSpec,
+    config: Mapping[str, Any],
+    point: RunPoint | None,
+    cursor: int | None,
+    last: int,
+) -> str:
+    """The optimizer with its state, the carried state and the loop."""
+    lstm = spec.cell == "lstm"
+    first = 0 if point is None else point.iteration
+    parts = [
+        optimizer_state_code(config["optimizer"], None if point is None else point.optimizer),
+        carried_state_code(None if point is None else point.state, spec.hidden_size, lstm),
+        loop_code(lstm, config["clip_mode"], cursor, first, last),
+    ]
+    return "\n\n".join(parts)
+
+
+def _header(title: str, description: str, first: int, last: int, notes: tuple[str, str]) -> str:
+    """The script's docstring."""
+    return (
+        f"{title}: an Unroll run as one standalone NumPy script.\n\n"
+        f"{textwrap.fill(description, 96)}\n\n"
+        f"Run it with python and NumPy: it trains iterations {first + 1} to {last} and prints\n"
+        "each one's loss, the numbers Unroll's server computes for this run (to 1e-12\n"
+        f"relative, in float64).\n\nData: {notes[0]}.\nWeights: {notes[1]}.\n"
+    )
+
+
 def numpy_script(
     task: Task,
     config: Mapping[str, Any],
@@ -113,54 +163,25 @@ def numpy_script(
     spec: the run's model, when not the one the config builds (a loaded torch model's).
     Raises InputError for a run the script cannot carry (the encoder-decoder).
     """
-    built = spec or model_spec(task, config)
-    if not isinstance(built, ModelSpec):
-        message = "exporting an encoder-decoder run as a script is not supported yet"
-        raise InputError("task", message)
-    spec = built
-    if point is not None:
-        check_params(dict(point.params), spec)
+    model = _spec(task, config, spec)
     first = 0 if point is None else point.iteration
+    last = first + iterations
     note, data, cursor = data_code(task, config, _start(config, point), iterations, point is None)
-    weights = (
-        seeded_params_code(spec, init_spec(config))
-        if point is None
-        else embedded_params_code(point.params, spec)
-    )
-    weights_note = (
-        f"drawn from seed {config['seed']} with Unroll's initialisation"
-        if point is None
-        else f"the run's weights and optimizer state after iteration {first}, exactly"
-    )
-    lstm = spec.cell == "lstm"
-    training = "\n\n".join(
-        [
-            optimizer_state_code(config["optimizer"], None if point is None else point.optimizer),
-            carried_state_code(None if point is None else point.state, spec.hidden_size, lstm),
-            loop_code(lstm, config["clip_mode"], cursor, first, first + iterations),
-        ]
-    )
+    weights, weights_note = _weights(model, config, point)
+    code = cell_code(model.cell, model.activation) + loss_code(model, config["truncation"])
     body = (
-        _section("hyperparameters", _hyperparameters(spec, config, point))
+        _section("hyperparameters", _hyperparameters(model, config, point))
         + _section("data: " + note, data)
-        + _section("parameters: " + weights_note, weights + "\n" + params_dict_code(spec))
-        + _section(
-            "the model",
-            cell_code(spec.cell, spec.activation) + loss_code(spec, config["truncation"]),
-        )
-        + _section("training", training)
+        + _section("parameters: " + weights_note, weights)
+        + _section("the model", code)
+        + _section("training", _training(model, config, point, cursor, last))
     )
-    packed = "unpack(" in body
-    header = (
-        f'"""{task.info.title}: an Unroll run as one standalone NumPy script.\n\n'
-        f"{textwrap.fill(_describe(spec, config), 96)}\n\n"
-        f"Run it with python and NumPy: it trains iterations {first + 1} to {first + iterations} "
-        "and prints\neach one's loss, the numbers Unroll's server computes for this run "
-        "(to 1e-12 relative,\nin float64).\n\n"
-        f"Data: {note}.\nWeights: {weights_note}.\n"
-        '"""\n\n'
+    packed = "unpack(" in body  # exact arrays need the decoder
+    header = _header(task.info.title, _describe(model, config), first, last, (note, weights_note))
+    return (
+        f'"""{header}"""\n\n'
         + ("import base64\n\n" if packed else "")
         + "import numpy as np\n"
         + ("\n\n" + tidy(UNPACK) if packed else "")
+        + body
     )
-    return header + body
