@@ -1,7 +1,8 @@
 """Unroll's recurrent engine: pure NumPy RNN, LSTM and GRU, step by step forward and back.
 
 Modules: spec (ModelSpec, InitSpec), params (names, shapes, seeded init), activations, cells
-(the recurrences behind one interface), heads (softmax / linear outputs), unroll (the shared
+(the recurrences behind one interface; cells_torch: torch.nn.GRU's form; cell_types: every
+cell by name), heads (softmax / linear outputs), unroll (the shared
 driver), forward (Forward), backward (Backward), train (loss_and_grads, clipping), optim
 (optimizers), diagnostics (gradient flow, Jacobians, spectrum), sampling, architectures (masks,
 shifted inputs), seq2seq (encoder-decoder), numerics (non-finite checks, norms), types.

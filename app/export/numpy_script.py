@@ -52,7 +52,12 @@ def _section(title: str, body: str) -> str:
 
 def _describe(spec: ModelSpec, config: Mapping[str, Any]) -> str:
     """The network and its training in words, for the script's docstring."""
-    cell = {"rnn": f"vanilla RNN ({spec.activation})", "lstm": "LSTM", "gru": "GRU (Cho et al.)"}
+    cell = {
+        "rnn": f"A vanilla RNN ({spec.activation})",
+        "lstm": "An LSTM",
+        "gru": "A GRU (Cho et al. 2014)",
+        "gru_torch": "A GRU (torch.nn.GRU's form)",
+    }
     reads = {"onehot": "one-hot tokens", "embedding": "embedded tokens", "real": "real vectors"}
     head = "softmax with cross-entropy" if spec.head == "softmax" else "linear with squared error"
     truncation = config["truncation"]
@@ -62,7 +67,7 @@ def _describe(spec: ModelSpec, config: Mapping[str, Any]) -> str:
         "no clipping" if clip == "none" else f"clipping by {clip} at {config['clip_threshold']}"
     )
     return (
-        f"A {cell.get(spec.cell, 'GRU (torch.nn.GRU form)')} of hidden size {spec.hidden_size} "
+        f"{cell[spec.cell]} of hidden size {spec.hidden_size} "
         f"reading {reads[spec.input_kind]}, with a {head} head; {config['optimizer']}, "
         f"{clipping}, {bptt}."
     )
@@ -141,7 +146,7 @@ def _training(
 def _header(title: str, description: str, first: int, last: int, notes: tuple[str, str]) -> str:
     """The script's docstring."""
     return (
-        f"{title}: an Unroll run as one standalone NumPy script.\n\n"
+        f"An Unroll run as one standalone NumPy script: {title}.\n\n"
         f"{textwrap.fill(description, 96)}\n\n"
         f"Run it with python and NumPy: it trains iterations {first + 1} to {last} and prints\n"
         "each one's loss, the numbers Unroll's server computes for this run (to 1e-12\n"
