@@ -15,26 +15,22 @@ engine's GRU (z, r, and h for the candidate n_t), so the views show both forms a
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from app.engine.activations import sigmoid
-from app.engine.cells import BLOCKS, Cell, Index, Tape, Weights, _outer_sum
+from app.engine.cells import BLOCKS, GRUCell, Index, Tape, Weights, _outer_sum
 from app.engine.types import Array, Params
 
 
-class TorchGRUCell(Cell):
-    """Gated recurrent unit with the reset applied to W_hh h_{t-1} + b_hh (torch.nn.GRU)."""
+class TorchGRUCell(GRUCell):
+    """Gated recurrent unit with the reset applied to W_hh h_{t-1} + b_hh (torch.nn.GRU).
+
+    Its tape is the GRU's: z, r and the candidate in G, and in aux the candidate's recurrent
+    input, here u_t = W_hh h_{t-1} + b_hh (Cho's: r * h_{t-1}); finish and display are shared.
+    """
 
     name = "gru_torch"
     blocks = BLOCKS["gru_torch"]
-
-    def allocate(self, T: int, B: int, dtype: np.dtype[Any]) -> Tape:
-        """Buffers plus u_t = W_hh h_{t-1} + b_hh, the candidate's recurrent input."""
-        tape = super().allocate(T, B, dtype)
-        tape.aux = np.empty((T, B, self.H), dtype)
-        return tape
 
     def weights(self, params: Params) -> Weights:
         """(W_h, W_h.T, b_hh) with W_h = [W_hz; W_hr; W_hh] stacked (3H, H)."""
@@ -56,14 +52,6 @@ class TorchGRUCell(Cell):
         h = np.subtract(hp, n, out=tape.hs[t + 1])
         h *= g[:, :H]
         h += n  # h_t = z * h_{t-1} + (1 - z) * n_t
-
-    def finish(self, tape: Tape) -> None:
-        """sigmoid' for z, r and tanh' for the candidate."""
-        H2 = 2 * self.H
-        dG = np.empty_like(tape.G)
-        np.multiply(tape.G[..., :H2], 1.0 - tape.G[..., :H2], out=dG[..., :H2])
-        np.subtract(1.0, tape.G[..., H2:] ** 2, out=dG[..., H2:])
-        tape.dG = dG
 
     def backward(
         self, tape: Tape, idx: Index, dh: Array, dc: Array | None, w: Weights
@@ -104,9 +92,3 @@ class TorchGRUCell(Cell):
             "W_hh": dW[H2:],
             "b_hh": du.reshape(-1, H).sum(axis=0),
         }
-
-    def display(self, tape: Tape) -> tuple[Array, dict[str, Array]]:
-        """Candidate pre-activation; gates z, r and the candidate (named as the engine's GRU)."""
-        H = self.H
-        gates = {"z": tape.G[..., :H], "r": tape.G[..., H : 2 * H], "h_tilde": tape.G[..., 2 * H :]}
-        return tape.A[..., 2 * H :], gates

@@ -7,28 +7,13 @@ import pytest
 
 from app.inputs import InputError
 from app.tasks.base import UNK
+from app.tasks.presets import STANDARD
 from app.tasks.training import train
 from app.tasks.uploaded import text_task
 from app.tasks.uploaded.text import MIN_WORDS
 
 RHYME = "Humpty Dumpty sat on a wall,\nHumpty Dumpty had a great fall.\n" * 4
-CONFIG = {
-    "cell": "lstm",
-    "activation": "tanh",
-    "hidden_size": 8,
-    "embedding_size": 0,
-    "seq_len": 5,
-    "batch_size": 2,
-    "init": "gaussian",
-    "spectral_radius": None,
-    "init_scale": 0.1,
-    "optimizer": "adam",
-    "learning_rate": 0.01,
-    "clip_mode": "norm",
-    "clip_threshold": 5.0,
-    "truncation": None,
-    "seed": 3,
-}
+CONFIG = {**STANDARD, "cell": "lstm", "hidden_size": 8, "seq_len": 5, "batch_size": 2, "seed": 3}
 
 
 def test_a_character_task_walks_the_file_like_min_char_rnn() -> None:
