@@ -97,14 +97,16 @@ def optimizer_state_code(name: str, state: Mapping[str, object] | None) -> str:
     hyper: dict[str, Any] = {**OPTIMIZERS[name].defaults, **(dict(state) if state else {})}
     lines = [f"{key} = {float(hyper[key])!r}" for key in OPTIMIZERS[name].defaults]
     for variable, slot in SLOTS.get(name, []):
-        if state is None:
+        saved = {
+            k.partition("/")[2]: v for k, v in (state or {}).items() if k.startswith(f"{slot}/")
+        }
+        if not saved:  # a fresh optimizer: zeros the first time each parameter is updated
             lines.append(f"{variable} = {{name: np.zeros_like(p) for name, p in params.items()}}")
             continue
         lines.append(f"{variable} = {{")
-        for key, value in state.items():
-            if key.startswith(f"{slot}/"):
-                array = exact_floats(np.asarray(value, dtype=np.float64), 8)
-                lines.append(f'    "{key.partition("/")[2]}": {array},')
+        for param, value in saved.items():
+            array = exact_floats(np.asarray(value, dtype=np.float64), 8)
+            lines.append(f'    "{param}": {array},')
         lines.append("}")
     if name == "adam":
         updates = int(str(state["t"])) if state else 0

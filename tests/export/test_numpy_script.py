@@ -17,13 +17,16 @@ from typing import Any
 import numpy as np
 import pytest
 
+from app.engine import make_optimizer
 from app.export import RunPoint, data_code, numpy_script
 from app.inputs import InputError
+from app.models import load_torch_model
 from app.tasks.base import Task
 from app.tasks.presets import PRESETS, STANDARD
 from app.tasks.registry import TASKS
-from app.tasks.training import train
+from app.tasks.training import apply_gradients, batch_loss_and_grads, generators, train
 from app.tasks.uploaded import read_table, series_task, text_task
+from tests.models.torch_reference import safetensors_bytes, sidecar_json, torch_tensors
 
 ITERATIONS = 4
 LINE = re.compile(r"^iteration (\d+): loss (\S+)$")
@@ -135,6 +138,28 @@ def test_a_script_from_the_current_weights_continues_the_run(case: str, tmp_path
     printed = run_script(script, tmp_path / "run.py")
     assert [n for n, _ in printed] == list(range(done + 1, done + ITERATIONS + 1))
     expected = train(task, config, done + ITERATIONS).losses[done:]
+    np.testing.assert_allclose([loss for _, loss in printed], expected, rtol=1e-12, atol=0)
+
+
+def test_a_loaded_torch_model_exports_with_its_own_spec(tmp_path: Path) -> None:
+    task = weather()  # reads rain and temperature, forecasts temperature
+    tensors = torch_tensors("nn.GRU", 2, 5, outputs=1, dtype=np.float64)
+    side = sidecar_json(kind="features", inputs=["rain", "temperature"], outputs=["temperature"])
+    model = load_torch_model(safetensors_bytes(tensors), side)
+    config = {**STANDARD, **SMALL, "seq_len": 6}
+    optimizer = make_optimizer(config["optimizer"], config["learning_rate"])
+    _, data_rng = generators(config["seed"])
+    point = RunPoint(0, model.params, optimizer.state_dict(), 0, data_rng.bit_generator.state)
+    script = numpy_script(task, config, ITERATIONS, point, spec=model.spec)
+    assert "torch.nn.GRU's form" in script and "b_hh" in script
+    params = {name: value.copy() for name, value in model.params.items()}
+    expected = []
+    for _ in range(ITERATIONS):  # the server's loop, from the loaded weights
+        batch = task.train_batch(data_rng, SMALL["batch_size"], 6)
+        loss, grads, _ = batch_loss_and_grads(model.spec, params, batch, None, None)
+        apply_gradients(params, optimizer, grads, config["clip_mode"], config["clip_threshold"])
+        expected.append(loss)
+    printed = run_script(script, tmp_path / "run.py")
     np.testing.assert_allclose([loss for _, loss in printed], expected, rtol=1e-12, atol=0)
 
 
