@@ -168,6 +168,8 @@ def numpy_script(
     spec: the run's model, when not the one the config builds (a loaded torch model's).
     Raises InputError for a run the script cannot carry (the encoder-decoder).
     """
+    if iterations < 1:
+        raise InputError("iterations", f"must be at least 1; got {iterations}")
     model = _spec(task, config, spec)
     first = 0 if point is None else point.iteration
     last = first + iterations

@@ -196,6 +196,13 @@ def test_an_encoder_decoder_run_is_refused_with_a_clear_message() -> None:
     assert info.value.field == "task"
 
 
+def test_no_iterations_is_refused() -> None:
+    factory, config = CASES["hello-rnn-tanh-adagrad-value"]
+    with pytest.raises(InputError, match="must be at least 1; got 0") as info:
+        numpy_script(factory(), config, 0)
+    assert info.value.field == "iterations"
+
+
 def test_too_many_recorded_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(data_code, "MAX_EMBEDDED_VALUES", 100)
     factory, config = CASES["sentiment-gru-many-to-one-momentum"]

@@ -99,8 +99,10 @@ def test_many_columns_by_name_or_index_with_training_only_normalisation() -> Non
     assert "persistence_mse" not in series_task(table, "temperature", ["rain"]).score(
         batch, np.zeros_like(batch.targets)
     )
-    losses = train(task, {**CONFIG, "seq_len": 4, "batch_size": 3}, 3).losses
-    assert len(losses) == 3 and all(np.isfinite(losses))
+    result = train(task, {**CONFIG, "seq_len": 4, "batch_size": 3}, 3)
+    assert len(result.losses) == 3 and all(np.isfinite(result.losses))
+    heldout = result.evaluate()  # the held-out tail and the baselines, as a session asks
+    assert {"mse", "zero_mse", "persistence_mse"} <= set(heldout)
 
 
 def test_a_constant_column_is_only_centred() -> None:

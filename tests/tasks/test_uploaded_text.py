@@ -28,8 +28,10 @@ def test_a_character_task_walks_the_file_like_min_char_rnn() -> None:
     assert second.stateful and task.decode(second.inputs[:, 0]) == RHYME[5:10]
     tail = task.decode(task.heldout_batch(5).inputs[:, 0])
     assert tail == RHYME[int(len(RHYME) * 0.9) : int(len(RHYME) * 0.9) + 5]
-    losses = train(task, CONFIG, 3).losses
-    assert len(losses) == 3 and all(np.isfinite(losses))
+    result = train(task, CONFIG, 3)
+    assert len(result.losses) == 3 and all(np.isfinite(result.losses))
+    heldout = result.evaluate()  # the held-out split and the task's metrics, as a session asks
+    assert np.isfinite(heldout["loss"]) and 0 <= heldout["accuracy"] <= 1
 
 
 def test_a_word_task_keeps_the_most_frequent_words_and_reads_the_rest_as_unk() -> None:
