@@ -92,22 +92,24 @@ for iteration in range($first, $last):
 """
 
 
+def _slot_code(variable: str, slot: str, state: Mapping[str, object] | None) -> str:
+    """One per-parameter state table: the run's arrays exactly, or zeros for a fresh optimizer."""
+    prefix = f"{slot}/"
+    saved = {k.removeprefix(prefix): v for k, v in (state or {}).items() if k.startswith(prefix)}
+    if not saved:
+        return f"{variable} = {{name: np.zeros_like(p) for name, p in params.items()}}"
+    entries = [
+        f'    "{param}": {exact_floats(np.asarray(value, dtype=np.float64), 8)},'
+        for param, value in saved.items()
+    ]
+    return "\n".join([f"{variable} = {{", *entries, "}"])
+
+
 def optimizer_state_code(name: str, state: Mapping[str, object] | None) -> str:
     """The optimizer's hyperparameters and per-parameter state: zeros, or the run's exactly."""
     hyper: dict[str, Any] = {**OPTIMIZERS[name].defaults, **(dict(state) if state else {})}
     lines = [f"{key} = {float(hyper[key])!r}" for key in OPTIMIZERS[name].defaults]
-    for variable, slot in SLOTS.get(name, []):
-        saved = {
-            k.partition("/")[2]: v for k, v in (state or {}).items() if k.startswith(f"{slot}/")
-        }
-        if not saved:  # a fresh optimizer: zeros the first time each parameter is updated
-            lines.append(f"{variable} = {{name: np.zeros_like(p) for name, p in params.items()}}")
-            continue
-        lines.append(f"{variable} = {{")
-        for param, value in saved.items():
-            array = exact_floats(np.asarray(value, dtype=np.float64), 8)
-            lines.append(f'    "{param}": {array},')
-        lines.append("}")
+    lines += [_slot_code(variable, slot, state) for variable, slot in SLOTS.get(name, [])]
     if name == "adam":
         updates = int(str(state["t"])) if state else 0
         lines.append(f"updates = {updates}  # updates applied so far")

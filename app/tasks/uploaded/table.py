@@ -98,6 +98,14 @@ def _values(line: int, cells: list[str], columns: tuple[str, ...]) -> list[float
     return values
 
 
+def _first_row(line: int, cells: list[str]) -> tuple[tuple[str, ...], list[list[float]]]:
+    """(column names, the row's numbers if it is data): a header if any cell is text."""
+    if any(cell and _number(cell) is None for cell in cells):  # a name, not a number
+        return _header(line, cells), []
+    columns = tuple(f"column {k + 1}" for k in range(len(cells)))
+    return columns, [_values(line, cells, columns)]
+
+
 def read_table(
     data: bytes, *, max_bytes: int = MAX_CSV_BYTES, max_rows: int = MAX_CSV_ROWS
 ) -> Table:
@@ -108,16 +116,9 @@ def read_table(
     first = next(rows, None)
     if first is None:
         raise InputError("csv", "is empty: upload a file with a column of numbers")
-    line, cells = first
-    header = any(cell and _number(cell) is None for cell in cells)  # a name, not a number
-    columns = (
-        _header(line, cells) if header else tuple(f"column {k + 1}" for k in range(len(cells)))
-    )
-    values: list[list[float]] = []
-    lines: list[int] = []
-    if not header:
-        values.append(_values(line, cells, columns))
-        lines.append(line)
+    columns, values = _first_row(*first)
+    header = not values
+    lines = [] if header else [first[0]]
     for line, cells in rows:
         if len(values) == max_rows:
             raise InputError("csv", f"has more than {max_rows} rows of data", line=line)
