@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any, get_args
 
@@ -11,8 +12,10 @@ from app import protocol as p
 
 HEADER = """# The Unroll websocket protocol
 
-Generated from `app/protocol.py` by `python -m app.protocol_doc`; do not edit by hand.
-The same models give the JSON Schema served at `/api/protocol.json`.
+Generated from `app/protocol/` by `python -m app.protocol_doc`; do not edit by hand.
+The same models give the JSON Schema served at `/api/protocol.json`: its `commands` and
+`frames`, and `config`, the schema of `RunConfig` whose choice fields list their options as
+`enum` (the one source of the pages' option lists).
 
 Protocol version: **{version}**.
 
@@ -22,6 +25,8 @@ Protocol version: **{version}**.
 - Every message is one JSON text frame. Every command may carry an integer `id`; the server's
   `ack` (success) or `error` (refusal) for that command echoes it as `command_id`.
 - Arrays of floats are rounded to float32 before encoding (orjson, encoded once per frame).
+  Real values travel as numbers, never as text: real inputs in `input_values` and `x`, a
+  linear head's targets in `target_values` and `target_value`.
 - JSON has no NaN or Infinity: a non-finite number (an exploding run) is sent as the string
   `"NaN"`, `"Infinity"` or `"-Infinity"`. `static/js/protocol.js` turns them back into numbers.
 - Frames for the client's own commands are never dropped. Frames from `play` and `train` are
@@ -36,12 +41,16 @@ Protocol version: **{version}**.
 """
 
 
+NUMBER = re.compile(
+    r"float \| Literal\['NaN', 'Infinity', '-Infinity'\]"
+    r"|Union\[float, Literal\['NaN', 'Infinity', '-Infinity'\]\]"
+)
+
+
 def _type_name(annotation: Any) -> str:
-    text = repr(annotation).replace("typing.", "").replace("app.protocol.", "")
+    text = re.sub(r"app\.protocol\.(\w+\.)?", "", repr(annotation).replace("typing.", ""))
     text = text.replace("<class '", "").replace("'>", "")
-    return text.replace("float | Literal['NaN', 'Infinity', '-Infinity']", "number").replace(
-        "|", "\\|"
-    )
+    return NUMBER.sub("number", text).replace("|", "\\|")
 
 
 def _section(title: str, model: type[BaseModel]) -> str:

@@ -1,8 +1,9 @@
-"""Start the real server in a child process on 127.0.0.1 for a benchmark; read its CPU and RSS."""
+"""Start the real server in a child process on 127.0.0.1 for a benchmark; meter its CPU and RSS."""
 
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -72,3 +73,53 @@ def running_server(**env: str) -> Iterator[ServerProcess]:
         except subprocess.TimeoutExpired:  # never leave an orphaned server behind
             process.kill()
             process.wait(timeout=10)
+
+
+def own_cpu_seconds() -> float:
+    """User plus system CPU time this process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def shares(total: int, parts: int) -> list[int]:
+    """`total` clients spread over `parts` worker processes as evenly as it goes (no empty part)."""
+    return [n for n in (total // parts + (i < total % parts) for i in range(parts)) if n]
+
+
+def quantile(ordered: list[float], q: float) -> float:
+    """The q-quantile of sorted values (nearest rank below); NaN when there are none."""
+    return ordered[int(q * (len(ordered) - 1))] if ordered else float("nan")
+
+
+@dataclass
+class Usage:
+    """What the server used over a stretch of a benchmark, and what this process used."""
+
+    wall: float
+    cpu_cores: float
+    rss_mb: float
+    rss_growth_mb: float
+    own_cpu_seconds: float
+
+
+class Meter:
+    """Started at the beginning of a stretch; `read` at its end."""
+
+    def __init__(self, server: ServerProcess) -> None:
+        self.server = server
+        self.rss_before = server.rss_mb()
+        self.cpu_before = server.cpu_seconds()
+        self.own_before = own_cpu_seconds()
+        self.started = time.monotonic()
+
+    def read(self) -> Usage:
+        """The usage from the start until now."""
+        wall = time.monotonic() - self.started
+        rss = self.server.rss_mb()
+        return Usage(
+            wall=wall,
+            cpu_cores=(self.server.cpu_seconds() - self.cpu_before) / wall,
+            rss_mb=rss,
+            rss_growth_mb=rss - self.rss_before,
+            own_cpu_seconds=own_cpu_seconds() - self.own_before,
+        )

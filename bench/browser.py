@@ -72,9 +72,10 @@ async (n) => {
         off();
         requestAnimationFrame(() => { out.push(performance.now() - t0); resolve(); });
       });
-      window.unroll.stream.send("advance");
+      window.unroll.stream.request("advance");
     });
-    await new Promise((resolve) => setTimeout(resolve, 40));  // under the server's rate limit
+    // Under the server's rate limit, so the stream never holds a step back (that would count).
+    await new Promise((resolve) => setTimeout(resolve, 40));
   }
   return out;
 }
@@ -98,12 +99,11 @@ def task_seconds(cdp: Any) -> float:
 def measure_play(page: Page, cdp: Any, speed: float, seconds: float) -> None:
     page.evaluate(RESET)
     busy0 = task_seconds(cdp)
-    page.evaluate(f"window.unroll.stream.send('play', {{ steps_per_second: {speed} }})")
+    page.evaluate(f"window.unroll.stream.request('play', {{ steps_per_second: {speed} }})")
     page.wait_for_timeout(seconds * 1000)
     snap = page.evaluate(SNAPSHOT)
     busy = task_seconds(cdp) - busy0
-    page.evaluate("window.unroll.stream.send('pause')")
-    page.wait_for_timeout(300)
+    page.evaluate("window.unroll.stream.request('pause')")  # resolves once the run is still
     work = snap["work"]
     long_tasks = snap["longTasks"]
     print(

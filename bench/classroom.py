@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import contextlib
 import re
-import resource
 import time
 import urllib.request
 from concurrent.futures import ProcessPoolExecutor
@@ -26,8 +25,9 @@ from dataclasses import dataclass, field
 
 import orjson
 import websockets
+from websockets.asyncio.client import ClientConnection
 
-from bench._server import ServerProcess, running_server
+from bench import _server as harness
 
 # The frame's identity: its type, iteration and step; cheap to find, no JSON decoding.
 KEY = re.compile(
@@ -75,13 +75,12 @@ async def run_students(url: str, count: int) -> list[Seen]:
 
 def worker(url: str, count: int) -> tuple[list[Seen], float]:
     """Run a share of the students in this process; also report its CPU seconds."""
-    before = resource.getrusage(resource.RUSAGE_SELF)
+    before = harness.own_cpu_seconds()
     seen = asyncio.run(run_students(url, count))
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    return seen, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seen, harness.own_cpu_seconds() - before
 
 
-def create_room(server: ServerProcess) -> dict[str, str]:
+def create_room(server: harness.ServerProcess) -> dict[str, str]:
     url = f"http://127.0.0.1:{server.port}/api/rooms"
     answer: dict[str, str] = orjson.loads(
         urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=10).read()
@@ -89,8 +88,31 @@ def create_room(server: ServerProcess) -> dict[str, str]:
     return answer
 
 
+async def until_seated(teacher: ClientConnection, students: int) -> None:
+    """Everyone is seated once the teacher's student count says so."""
+    async with asyncio.timeout(CONNECT_SECONDS + 10):
+        async for message in teacher:
+            frame = orjson.loads(message)
+            if frame["type"] == "room" and frame["students"] == students:
+                return
+
+
+async def play(teacher: ClientConnection, rate: float, seconds: float) -> dict[str, float]:
+    """Play for `seconds`, then pause; when the teacher got each frame (the reference)."""
+    await teacher.send(orjson.dumps({"type": "play", "steps_per_second": rate, "id": 2}))
+    reference: dict[str, float] = {}
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            async for message in teacher:
+                key = KEY.match(str(message))
+                if key:
+                    reference[key.group(0)] = time.monotonic()
+    await teacher.send(orjson.dumps({"type": "pause", "id": 3}))
+    return reference
+
+
 async def measure(
-    server: ServerProcess, students: int, rate: float, seconds: float, workers: int
+    server: harness.ServerProcess, students: int, rate: float, seconds: float, workers: int
 ) -> dict[str, float]:
     room = create_room(server)
     url = f"ws://127.0.0.1:{server.port}/ws/room/{room['code']}"
@@ -102,57 +124,44 @@ async def measure(
     ):
         await teacher.send(orjson.dumps({"type": "join", "token": room["token"], "id": 1}))
         with ProcessPoolExecutor(workers) as pool:
-            shares = [students // workers + (i < students % workers) for i in range(workers)]
-            futures = [loop.run_in_executor(pool, worker, url, n) for n in shares if n]
-            # Everyone is seated once the teacher's count says so (the stalled one included).
-            async with asyncio.timeout(CONNECT_SECONDS + 10):
-                async for message in teacher:
-                    frame = orjson.loads(message)
-                    if frame["type"] == "room" and frame["students"] == students + 1:
-                        break
-            rss_before = server.rss_mb()
-            cpu_before, started = server.cpu_seconds(), time.monotonic()
-            rusage_before = resource.getrusage(resource.RUSAGE_SELF)
-            await teacher.send(orjson.dumps({"type": "play", "steps_per_second": rate, "id": 2}))
-            reference: dict[str, float] = {}
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(seconds):
-                    async for message in teacher:
-                        key = KEY.match(str(message))
-                        if key:
-                            reference[key.group(0)] = time.monotonic()
-            await teacher.send(orjson.dumps({"type": "pause", "id": 3}))
-            wall = time.monotonic() - started
-            cpu = (server.cpu_seconds() - cpu_before) / wall
-            rusage_after = resource.getrusage(resource.RUSAGE_SELF)
-            rss_after = server.rss_mb()
+            futures = [
+                loop.run_in_executor(pool, worker, url, n)
+                for n in harness.shares(students, workers)
+            ]
+            await until_seated(teacher, students + 1)  # the stalled one included
+            meter = harness.Meter(server)
+            reference = await play(teacher, rate, seconds)
+            usage = meter.read()
             await asyncio.sleep(0.5)  # the last frames reach the students
             await teacher.send(orjson.dumps({"type": "end_room", "id": 4}))
             results = await asyncio.gather(*futures)
     seen = [s for share, _ in results for s in share]
-    teacher_cpu = (rusage_after.ru_utime - rusage_before.ru_utime) + (
-        rusage_after.ru_stime - rusage_before.ru_stime
-    )
-    client_cpu = (sum(used for _, used in results) + teacher_cpu) / wall
-    shares_got = [sum(k in s.arrivals for k in reference) / max(len(reference), 1) for s in seen]
+    return summary(seen, reference, usage, sum(used for _, used in results))
+
+
+def summary(
+    seen: list[Seen], reference: dict[str, float], usage: harness.Usage, workers_cpu: float
+) -> dict[str, float]:
+    """What the students got against what the teacher got, and what it cost."""
+    got = [sum(k in s.arrivals for k in reference) for s in seen]
+    shares_got = [n / max(len(reference), 1) for n in got]
     lags = sorted(
         s.arrivals[k] - at for s in seen for k, at in reference.items() if k in s.arrivals
     )
-    delivered = sum(sum(k in s.arrivals for k in reference) for s in seen)
     return {
         "students": len(seen),
         "closed_politely": sum(s.closed for s in seen),
-        "teacher_frames_per_s": len(reference) / wall,
-        "delivered_frames_per_s": delivered / wall,
+        "teacher_frames_per_s": len(reference) / usage.wall,
+        "delivered_frames_per_s": sum(got) / usage.wall,
         "worst_share": min(shares_got),
         "mean_share": sum(shares_got) / len(shares_got),
-        "lag_p50_ms": 1000 * lags[len(lags) // 2],
-        "lag_p99_ms": 1000 * lags[int(0.99 * (len(lags) - 1))],
-        "lag_max_ms": 1000 * lags[-1],
-        "cpu_cores": cpu,
-        "rss_mb": rss_after,
-        "rss_growth_mb": rss_after - rss_before,
-        "client_cpu_cores": client_cpu,
+        "lag_p50_ms": 1000 * harness.quantile(lags, 0.5),
+        "lag_p99_ms": 1000 * harness.quantile(lags, 0.99),
+        "lag_max_ms": 1000 * harness.quantile(lags, 1.0),
+        "cpu_cores": usage.cpu_cores,
+        "rss_mb": usage.rss_mb,
+        "rss_growth_mb": usage.rss_growth_mb,
+        "client_cpu_cores": (workers_cpu + usage.own_cpu_seconds) / usage.wall,
     }
 
 
@@ -164,7 +173,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3, help="client processes for students")
     args = parser.parse_args()
     env = {"UNROLL_MAX_ROOM_STUDENTS": str(args.students + 10)}
-    with running_server(**env) as server:
+    with harness.running_server(**env) as server:
         row = asyncio.run(measure(server, args.students, args.rate, args.seconds, args.workers))
     print(
         f"students {row['students']:.0f} (+1 stalled), teacher got "

@@ -8,6 +8,9 @@ same run. One BLAS thread, as the server runs. Yardsticks:
 - min-char-rnn's lossFun (bench/minchar_baseline.py) at its own size: target >= 2.5x faster;
 - the floor of a recurrence, a bare `h = np.tanh(h @ W_hh + xw[t])` loop: target <= 2x;
 - plain backward, against the diagnostics (gradient-flow matrix, Jacobian norms) at T=25.
+
+Last, lesson presets trained through the one training loop the pages and the presets' tests
+use (app.run.training.train_iterations): iterations per second as a student sees them.
 """
 
 from __future__ import annotations
@@ -22,21 +25,26 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from app.engine import (
+    CELLS,
     Backward,
+    Cell,
     Forward,
     InitSpec,
     ModelSpec,
+    Sequences,
     gradient_flow,
     init_params,
     jacobian_norms,
     loss_and_grads,
 )
 from app.engine.heads import head_forward
+from app.engine.spec import DType
 from app.engine.unroll import (
     build_model,
     head_gradients,
@@ -47,6 +55,10 @@ from app.engine.unroll import (
     run_forward,
     start_tape,
 )
+from app.protocol import RunConfig
+from app.run.state import RunState
+from app.run.training import train_iterations
+from app.tasks import PRESETS, TASKS
 from bench.minchar_baseline import init as minchar_init
 from bench.minchar_baseline import loss_fun as minchar_loss
 
@@ -80,7 +92,7 @@ def paired(a: Callable[[], Any], b: Callable[[], Any], budget: float) -> tuple[f
 
 
 def problem(
-    cell: str, V: int, H: int, T: int, B: int, dtype: str = "float64", seed: int = 0
+    cell: Cell, V: int, H: int, T: int, B: int, dtype: DType = "float64", seed: int = 0
 ) -> tuple[ModelSpec, dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """A character model of the given size with random data."""
     rng = np.random.default_rng(seed)
@@ -89,10 +101,11 @@ def problem(
     return spec, params, rng.integers(0, V, (T, B)), rng.integers(0, V, (T, B))
 
 
-def training_step(cell: str, V: int, H: int, T: int, B: int, dtype: str, budget: float) -> float:
+def training_step(cell: Cell, V: int, H: int, T: int, B: int, dtype: DType, budget: float) -> float:
     """Median seconds of one loss_and_grads call."""
     spec, params, x, y = problem(cell, V, H, T, B, dtype)
-    return median_time(lambda: loss_and_grads(params, spec, x, y), budget)
+    data = Sequences(x, y)
+    return median_time(lambda: loss_and_grads(params, spec, data), budget)
 
 
 def training_step_table(budget: float) -> None:
@@ -100,7 +113,7 @@ def training_step_table(budget: float) -> None:
     print("forward + full BPTT (loss_and_grads), median per call")
     print(f"  {'size':30} {'cell':5} {'float64':>12} {'float32':>12} {'64/32':>6}")
     for label, V, H, T, B in SIZES:
-        for cell in ("rnn", "lstm", "gru"):
+        for cell in CELLS:
             f64, f32 = (training_step(cell, V, H, T, B, d, budget) for d in ("float64", "float32"))
             print(f"  {label:30} {cell:5} {f64 * 1e3:9.3f} ms {f32 * 1e3:9.3f} ms {f64 / f32:6.2f}")
 
@@ -111,8 +124,9 @@ def minchar_ratio(budget: float) -> None:
     spec, params, x, y = problem("rnn", V, H, T, 1)
     theirs = minchar_init(V, H, np.random.default_rng(0))
     xs, ys, h0 = [int(v) for v in x[:, 0]], [int(v) for v in y[:, 0]], np.zeros((H, 1))
+    data = Sequences(x, y)
     ours, base = paired(
-        lambda: loss_and_grads(params, spec, x, y), lambda: minchar_loss(theirs, xs, ys, h0), budget
+        lambda: loss_and_grads(params, spec, data), lambda: minchar_loss(theirs, xs, ys, h0), budget
     )
     print(f"\nmin-char-rnn lossFun (V={V}, H={H}, T={T}): {base * 1e6:8.1f} us")
     print(f"engine loss_and_grads, same size:          {ours * 1e6:8.1f} us")
@@ -156,7 +170,7 @@ def floor_ratio(budget: float) -> None:
     print("  target: fast forward <= 2x the floor")
 
 
-def diagnostics_row(cell: str, budget: float) -> None:
+def diagnostics_row(cell: Cell, budget: float) -> None:
     """One cell's gradient-flow matrix and Jacobian norms against its plain backward."""
     spec, params, x, y = problem(cell, 65, 100, 25, 1)
     trace = Forward(params, spec, x, y).run()
@@ -189,9 +203,19 @@ def diagnostics_row(cell: str, budget: float) -> None:
 def diagnostics_ratio(budget: float) -> None:
     """Gradient-flow matrix and Jacobian norms against a plain backward pass, T=25."""
     print("\ndiagnostics at V=65 H=100 T=25 B=1, against plain backward")
-    for cell in ("rnn", "lstm", "gru"):
+    for cell in CELLS:
         diagnostics_row(cell, budget)
     print("  target: <= 2x")
+
+
+def preset_training(budget: float) -> None:
+    """Whole iterations of lesson presets through the one training loop the pages use."""
+    print("\ntraining presets through app.run.training.train_iterations (the pages' loop)")
+    for name in ("hello", "text", "numbers", "adding-gru-long"):
+        preset = PRESETS[name]
+        run = RunState.start(TASKS[preset.task], RunConfig.model_validate(dict(preset.config)))
+        seconds = median_time(partial(train_iterations, run, 1), budget / 2)
+        print(f"  {name:18} {seconds * 1e3:8.2f} ms per iteration  ({1 / seconds:7.1f} it/s)")
 
 
 def main() -> None:
@@ -205,6 +229,7 @@ def main() -> None:
     minchar_ratio(args.budget * 4)
     floor_ratio(args.budget * 2)
     diagnostics_ratio(args.budget * 2)
+    preset_training(args.budget * 2)
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import resource
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 import orjson
 import websockets
 
-from bench._server import ServerProcess, running_server
+from bench import _server as harness
 
 RATE = 20.0
 
@@ -94,36 +93,41 @@ async def run_clients(url: str, clients: int, seconds: float, delay: float) -> l
 
 def worker(url: str, clients: int, seconds: float, delay: float) -> tuple[list[ClientStats], float]:
     """Run a share of the clients; also report this process's CPU seconds while it did."""
-    before = resource.getrusage(resource.RUSAGE_SELF)
+    before = harness.own_cpu_seconds()
     stats = asyncio.run(run_clients(url, clients, seconds, delay))
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    return stats, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return stats, harness.own_cpu_seconds() - before
 
 
 async def measure(
-    server: ServerProcess, clients: int, seconds: float, pool: ProcessPoolExecutor, workers: int
+    server: harness.ServerProcess,
+    clients: int,
+    seconds: float,
+    pool: ProcessPoolExecutor,
+    workers: int,
 ) -> dict[str, float]:
     stop = asyncio.Event()
     stalled = asyncio.create_task(stalled_client(server.ws, stop))
     loop = asyncio.get_running_loop()
     delay = 1.0 + clients * 0.01
-    shares = [clients // workers + (i < clients % workers) for i in range(workers)]
     futures = [
         loop.run_in_executor(pool, worker, server.ws, share, seconds, delay)
-        for share in shares
-        if share
+        for share in harness.shares(clients, workers)
     ]
     await asyncio.sleep(delay - 0.2)
-    rss_before = server.rss_mb()
-    cpu_before, wall_before = server.cpu_seconds(), time.perf_counter()
+    meter = harness.Meter(server)
     results = await asyncio.gather(*futures)
-    wall = time.perf_counter() - wall_before
-    cpu = (server.cpu_seconds() - cpu_before) / wall
-    stats = [s for share, _ in results for s in share]
-    client_cpu = sum(seconds_used for _, seconds_used in results) / wall
-    rss_after = server.rss_mb()
+    usage = meter.read()
     stop.set()
     await stalled
+    stats = [s for share, _ in results for s in share]
+    client_cpu = sum(seconds_used for _, seconds_used in results)
+    return summary(stats, clients, seconds, usage, client_cpu)
+
+
+def summary(
+    stats: list[ClientStats], clients: int, seconds: float, usage: harness.Usage, client_cpu: float
+) -> dict[str, float]:
+    """One row of the table: what the clients saw and what the server used."""
     trips = sorted(t for s in stats for t in s.round_trips)
     asked = sum(s.sent for s in stats)
     return {
@@ -131,11 +135,11 @@ async def measure(
         "frames_per_s": sum(s.frames for s in stats) / seconds,
         "delivered_share": sum(s.acked for s in stats) / max(asked, 1),
         "p50_ms": 1000 * statistics.median(trips) if trips else float("nan"),
-        "p99_ms": 1000 * trips[int(0.99 * (len(trips) - 1))] if trips else float("nan"),
-        "cpu_cores": cpu,
-        "client_cpu_cores": client_cpu,
-        "rss_mb": rss_after,
-        "mb_per_session": (rss_after - rss_before) / clients,
+        "p99_ms": 1000 * harness.quantile(trips, 0.99),
+        "cpu_cores": usage.cpu_cores,
+        "client_cpu_cores": client_cpu / usage.wall,
+        "rss_mb": usage.rss_mb,
+        "mb_per_session": usage.rss_growth_mb / clients,
     }
 
 
@@ -151,7 +155,7 @@ def main() -> None:
         f"{'N':>5} {'frames/s':>9} {'acked':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU':>5} "
         f"{'RSS MB':>7} {'MB/sess':>8}"
     )
-    with running_server(**env) as server, ProcessPoolExecutor(args.workers) as pool:
+    with harness.running_server(**env) as server, ProcessPoolExecutor(args.workers) as pool:
         for n in sizes:
             row = asyncio.run(measure(server, n, args.seconds, pool, args.workers))
             print(

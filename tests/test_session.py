@@ -8,6 +8,7 @@ import pytest
 
 from app import protocol as p
 from app.session import CommandRefused, Session
+from app.tasks import PRESETS
 
 LIMITS = p.Limits(
     max_hidden_size=64,
@@ -29,6 +30,11 @@ def wire(frame: object) -> dict[str, object]:
 
 def make(**overrides: object) -> Session:
     return Session(p.RunConfig(**overrides), LIMITS)  # type: ignore[arg-type]
+
+
+def preset(name: str, **overrides: object) -> Session:
+    config = {**PRESETS[name].config, **overrides}
+    return Session(p.RunConfig(**config), LIMITS)  # type: ignore[arg-type]
 
 
 def test_forward_steps_then_backward_steps_then_update() -> None:
@@ -87,12 +93,12 @@ def test_training_on_hello_drives_the_loss_near_zero() -> None:
 def test_set_hyper_changes_learning_rate_without_reset() -> None:
     session = make()
     session.train(5)
-    params_before = {k: v.copy() for k, v in session.params.items()}
+    params_before = {k: v.copy() for k, v in session.run.params.items()}
     session.set_hyper(p.SetHyper(type="set_hyper", learning_rate=0.5, clip_mode="norm"))
-    assert session.optimizer.lr == 0.5
+    assert session.run.optimizer.lr == 0.5
     assert session.config.clip_mode == "norm"
     assert session.iteration.number == 5
-    for name, value in session.params.items():
+    for name, value in session.run.params.items():
         np.testing.assert_array_equal(value, params_before[name])
 
 
@@ -134,6 +140,33 @@ def test_export_then_import_gives_the_same_next_frames(
     assert wire(restored.train(3)) == wire(original.train(3))
 
 
+@pytest.mark.parametrize(
+    ("name", "steps", "overrides"),
+    [
+        ("numbers", 9, {}),  # into the decoder's BPTT
+        ("text", 30, {"cell": "lstm", "hidden_size": 8}),  # stateful, [h, c] carried
+        ("sine", 45, {}),  # real values
+    ],
+)
+def test_every_kind_of_run_replays_bit_for_bit_after_import(
+    name: str, steps: int, overrides: dict[str, object]
+) -> None:
+    original = preset(name, batch_size=2, **overrides)
+    original.train(3)
+    for _ in range(steps):
+        original.advance()
+    exported = orjson.loads(p.encode(original.export()))["state"]
+    restored = make()
+    restored.import_state(p.SessionState.model_validate(exported))
+    assert wire(restored.hello()) | {"session_id": ""} == wire(original.hello()) | {
+        "session_id": ""
+    }
+    for _ in range(2 * original.iteration.length + 3):
+        assert [wire(f) for f in restored.advance()] == [wire(f) for f in original.advance()]
+    assert wire(restored.train(2)) == wire(original.train(2))
+    assert wire(restored.spectrum()) == wire(original.spectrum())
+
+
 def test_import_with_wrong_shapes_is_refused_and_keeps_the_session() -> None:
     session = make(hidden_size=4)
     state = orjson.loads(p.encode(session.export()))["state"]
@@ -149,115 +182,15 @@ def test_import_with_wrong_shapes_is_refused_and_keeps_the_session() -> None:
 
 def test_non_finite_values_are_shown_as_markers_and_never_applied() -> None:
     session = make(hidden_size=4, activation="linear")
-    session.params["W_hh"][0, 0] = np.inf  # as if a run had exploded
-    before = {k: v.copy() for k, v in session.params.items()}
+    session.run.params["W_hh"][0, 0] = np.inf  # as if a run had exploded
+    before = {k: v.copy() for k, v in session.run.params.items()}
     frames = [wire(f) for f in session.finish_iteration()]
     forward = [f for f in frames if f["type"] == "forward"]
     assert any(isinstance(x, str) for f in forward[1:] for x in f["h"])  # markers, not crashes
     update = next(f for f in frames if f["type"] == "update")
     assert update["finite"] is False
-    for name, value in session.params.items():
+    for name, value in session.run.params.items():
         np.testing.assert_array_equal(value, before[name])  # the update was not applied
-
-
-# ---------------------------------------------------------------- every kind of lesson task
-
-
-def preset(name: str, **overrides: object) -> Session:
-    from app.tasks import PRESETS
-
-    return Session(p.RunConfig(**{**PRESETS[name].config, **overrides}), LIMITS)  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        "hello",
-        "words",
-        "sentiment",
-        "tagging",
-        "melody",
-        "sine",
-        "adding-rnn-short",
-        "remember-rnn-short",
-        "numbers",
-        "text",
-    ],
-)
-def test_every_preset_steps_through_a_whole_iteration_and_trains(name: str) -> None:
-    session = preset(name, batch_size=2)
-    hello = wire(session.hello())
-    T = hello["seq_len"]
-    frames = [wire(f) for f in session.finish_iteration()]
-    kinds = [f["type"] for f in frames]
-    assert kinds == ["forward"] * T + ["backward"] * T + ["update", "sequence", "spectrum"]
-    forwards = frames[:T]
-    assert [f["t"] for f in forwards] == list(range(T))
-    assert [f["input_token"] for f in forwards] == hello["tokens"]
-    assert [f["target_token"] for f in forwards] == hello["targets"]
-    assert any(f["counted"] for f in forwards)
-    assert sorted(f["t"] for f in frames[T : 2 * T]) == list(range(T))
-    progress = wire(session.train(3))
-    assert progress["iteration"] == 4
-    assert session.evaluate()  # held-out metrics of the task
-
-
-def test_many_to_one_counts_only_the_last_real_step() -> None:
-    session = preset("sentiment")
-    forwards = [wire(session.step_forward()) for _ in range(session.iteration.length)]
-    counted = [f for f in forwards if f["counted"]]
-    assert len(counted) == 1
-    assert counted[0]["target_token"] in ("negative", "positive") or counted[0]["target_token"]
-    assert all(f["loss"] == 0 for f in forwards if not f["counted"])
-
-
-def test_regression_frames_carry_prediction_and_truth() -> None:
-    forward = wire(preset("sine").step_forward())
-    assert forward["top"] == [] and forward["target_prob"] is None
-    assert len(forward["target_value"]) == len(forward["y"]) == 1
-
-
-def test_encoder_decoder_marks_its_phases_and_context() -> None:
-    session = preset("numbers")
-    hello = wire(session.hello())
-    Te = hello["encoder_len"]
-    assert 0 < Te < hello["seq_len"]
-    assert hello["tokens"][Te] == "<sos>"
-    assert all(target == "" for target in hello["targets"][:Te])
-    frames = [wire(f) for f in session.finish_iteration()]
-    forwards = [f for f in frames if f["type"] == "forward"]
-    assert [f["phase"] for f in forwards] == ["encoder"] * Te + ["decoder"] * (len(forwards) - Te)
-    backwards = [f for f in frames if f["type"] == "backward"]
-    assert [f["t"] for f in backwards] == list(range(len(forwards) - 1, -1, -1))
-    assert all(np.isfinite(f["dh_norm"]) for f in backwards)
-
-
-def test_a_streamed_corpus_walks_on_and_carries_the_lstm_state() -> None:
-    session = preset("text", cell="lstm", hidden_size=8, batch_size=2, seq_len=10)
-    first = session.sequence().tokens
-    session.finish_iteration()
-    second = session.sequence().tokens
-    assert first != second  # the cursor moved through the text
-    assert session.state is not None and session.state.shape == (2, 16)  # [h, c]
-
-
-def test_pasted_text_becomes_the_task_and_travels_in_exports() -> None:
-    session = make()
-    text = "to be or not to be, that is the question. " * 3
-    hello = session.use_text(text)
-    assert hello.config.task == "pasted"
-    assert set("".join(hello.tokens)) <= set(text)
-    state = orjson.loads(p.encode(session.export()))["state"]
-    assert state["text"] == text
-    again = make()
-    again.import_state(p.SessionState.model_validate(state))
-    assert wire(again.step_forward()) == wire(session.step_forward())
-    with pytest.raises(CommandRefused) as refused:
-        session.use_text("   ")
-    assert refused.value.field == "text"
-    with pytest.raises(CommandRefused) as refused:
-        make().configure(p.RunConfig(task="pasted"))
-    assert refused.value.field == "config.task"
 
 
 # ---------------------------------------------------------------- the gradient lab's measurements
@@ -317,3 +250,40 @@ def test_set_hyper_changes_the_temperature_without_reset() -> None:
     session.train(3)
     session.set_hyper(p.SetHyper(type="set_hyper", temperature=0.5))
     assert session.config.temperature == 0.5 and session.iteration.number == 3
+
+
+def test_sampling_draws_at_the_runs_temperature_unless_told_otherwise() -> None:
+    a, b = preset("text", hidden_size=8), preset("text", hidden_size=8)
+    assert a.config.temperature == 0.8
+    default = a.sample(p.Sample(type="sample", length=30))
+    assert default.temperature == 0.8
+    assert default.text == b.sample(p.Sample(type="sample", length=30, temperature=0.8)).text
+    a.set_hyper(p.SetHyper(type="set_hyper", temperature=3.0))
+    b.set_hyper(p.SetHyper(type="set_hyper", temperature=3.0))
+    hot = a.sample(p.Sample(type="sample", length=30))
+    assert hot.temperature == 3.0
+    assert hot.text == b.sample(p.Sample(type="sample", length=30, temperature=3.0)).text
+    told = a.sample(p.Sample(type="sample", length=30, temperature=0.1))
+    assert told.temperature == 0.1 and a.config.temperature == 3.0
+
+
+def test_starting_over_swaps_the_run_and_a_refusal_keeps_it() -> None:
+    session = make()
+    session.train(2)
+    run, session_id = session.run, session.id
+    state = orjson.loads(p.encode(session.export()))["state"]
+    too_big = p.SessionState.model_validate({**state, "config": {"hidden_size": 65}})
+    refusals = {
+        "config.task": lambda: session.configure(p.RunConfig(task="no-such-task")),
+        "text": lambda: session.use_text("too short"),
+        "state.config.hidden_size": lambda: session.import_state(too_big),
+    }
+    for field, refused in refusals.items():
+        with pytest.raises(CommandRefused) as refusal:
+            refused()
+        assert refusal.value.field == field
+        assert session.run is run and session.iteration.number == 2
+    hello = session.configure(p.RunConfig(hidden_size=5))
+    assert session.run is not run and session.id == session_id == hello.session_id
+    assert session.iteration.number == 0 and session.config.hidden_size == 5
+    assert set(vars(session)) == {"id", "limits", "stepper"}  # one object holds the whole run

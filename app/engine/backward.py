@@ -8,7 +8,7 @@ gradient accumulated over steps T-1 .. t: read-only arrays that later steps neve
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -45,6 +45,10 @@ class BackwardStep:
     da: Array  # (B, G*H) dL/da_t, the stacked pre-activations' gradient (read-only)
     jacobian_norm: float  # largest singular value of dh_t/dh_{t-1}, batch element 0 (nan: off)
     grads: dict[str, Array]  # each parameter's gradient summed over steps T-1 .. t (read-only)
+
+    def shifted(self, steps: int) -> BackwardStep:
+        """The same record numbered `steps` later (a decoder's steps follow its encoder's)."""
+        return replace(self, t=self.t + steps)
 
 
 class Backward:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from app.engine.activations import GAMMA
+from app.engine.activations import GAMMA, derivative_from_output
 from app.engine.cells import Tape
 from app.engine.spec import ModelSpec
 from app.engine.types import Array
@@ -52,13 +52,6 @@ def jacobian_norms_of(model: Model, tape: Tape, batch_index: int = 0, steps: sli
     return norms
 
 
-def jacobians(
-    trace: ForwardTrace, params: Mapping[str, Array], spec: ModelSpec, *, batch_index: int = 0
-) -> Array:
-    """(T, H, H) dh_t/dh_{t-1} at every step of a finished forward pass."""
-    return jacobians_of(build_model(params, spec), trace.tape, batch_index)
-
-
 def jacobian_norms(
     trace: ForwardTrace, params: Mapping[str, Array], spec: ModelSpec, *, batch_index: int = 0
 ) -> Array:
@@ -94,6 +87,21 @@ def gradient_flow(
             if dc is not None:
                 dc[k:] = dc_prev
     return np.sqrt(np.einsum("tkh,tkh->tk", seen, seen, dtype=np.float64))  # zeros above
+
+
+def saturation(trace: ForwardTrace, batch_index: int = 0) -> float:
+    """Mean |f'(a_t)| over one sequence's units and steps: near 0 the nonlinearity is saturated.
+
+    For the vanilla cell f is its activation (tanh: 1 - h^2); a gated cell saturates in its
+    candidate's tanh (LSTM g, GRU h~).
+    """
+    spec = trace.spec
+    if spec.cell == "rnn":
+        slopes = derivative_from_output(spec.activation, trace.hs[:, batch_index])
+    else:
+        candidate = trace.gates["g" if spec.cell == "lstm" else "h_tilde"][:, batch_index]
+        slopes = derivative_from_output("tanh", candidate)
+    return float(np.abs(slopes).mean())
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ The total loss is sum_t loss_t, min-char-rnn's loss when B = 1.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -55,6 +55,10 @@ class ForwardStep:
     y: Array  # (B, O) softmax probabilities, or the linear prediction
     loss: float  # sum_b m_tb l_tb / B
     losses: Array  # (B,) m_tb l_tb, each sequence's mask-weighted loss
+
+    def shifted(self, steps: int) -> ForwardStep:
+        """The same record numbered `steps` later (a decoder's steps follow its encoder's)."""
+        return replace(self, t=self.t + steps)
 
 
 @dataclass(frozen=True)

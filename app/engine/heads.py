@@ -12,12 +12,6 @@ import numpy as np
 from app.engine.types import Array
 
 
-def log_softmax(z: Array) -> Array:
-    """log p = z - logsumexp(z) over the last axis, shifted by the max so exp cannot overflow."""
-    shifted = z - z.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-
-
 def softmax(z: Array) -> Array:
     """p = exp(z) / sum(exp(z)) over the last axis, computed stably."""
     e = np.exp(z - z.max(axis=-1, keepdims=True))

@@ -8,7 +8,7 @@ NaN or infinity (NonFiniteError) before touching any parameter.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 
@@ -16,6 +16,7 @@ from app.engine.numerics import NonFiniteError, nonfinite_names
 from app.engine.types import Array
 
 StateValue = Array | float | int
+OptimizerName = Literal["sgd", "momentum", "adagrad", "rmsprop", "adam"]
 
 
 class Optimizer:

@@ -10,6 +10,7 @@ bit-identical parameters.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -43,19 +44,28 @@ def recurrent_names(spec: ModelSpec) -> list[str]:
 
 def check_params(params: Mapping[str, Array], spec: ModelSpec) -> None:
     """Raise ValueError naming the parameter unless names, shapes and dtype match the spec."""
-    shapes = param_shapes(spec)
+    check_shapes(params, param_shapes(spec), np.dtype(spec.dtype))
+
+
+def check_shapes(
+    params: Mapping[str, Array], shapes: Mapping[str, tuple[int, ...]], dtype: np.dtype[Any]
+) -> None:
+    """Raise ValueError naming the parameter unless `params` has exactly these names and shapes."""
     missing = [name for name in shapes if name not in params]
     extra = [name for name in params if name not in shapes]
     if missing or extra:
         raise ValueError(f"params do not match the spec: missing {missing}, unexpected {extra}")
-    dtype = np.dtype(spec.dtype)
     for name, shape in shapes.items():
-        value = params[name]
-        if not isinstance(value, np.ndarray) or value.shape != shape:
-            got = getattr(value, "shape", type(value).__name__)
-            raise ValueError(f"params[{name!r}] must have shape {shape}; got {got}")
-        if value.dtype != dtype:
-            raise ValueError(f"params[{name!r}] must be {dtype}; got {value.dtype}")
+        _check_array(name, params[name], shape, dtype)
+
+
+def _check_array(name: str, value: Any, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
+    """Raise ValueError naming `name` unless `value` is an array of this shape and dtype."""
+    if not isinstance(value, np.ndarray) or value.shape != shape:
+        got = getattr(value, "shape", type(value).__name__)
+        raise ValueError(f"params[{name!r}] must have shape {shape}; got {got}")
+    if value.dtype != dtype:
+        raise ValueError(f"params[{name!r}] must be {dtype}; got {value.dtype}")
 
 
 def spectral_radius(W: Array) -> float:

@@ -3,8 +3,7 @@
 min-char-rnn's sample, generalised.
 
 Token models draw the next token from softmax(logits / temperature), optionally restricted to
-the top k, or take the argmax (greedy). Real-valued models with a linear head feed their
-prediction back as the next input.
+the top k, or take the argmax (greedy).
 """
 
 from __future__ import annotations
@@ -87,7 +86,7 @@ def generate(
     rng may be None only when greedy, which draws nothing.
     """
     if not spec.tokens or spec.head != "softmax":
-        raise ValueError("sampling needs token inputs and a softmax head (see rollout for real)")
+        raise ValueError("sampling needs token inputs and a softmax head")
     if spec.output_size > spec.input_size:
         raise ValueError("sampling feeds outputs back as inputs: output_size must be <= input_size")
     if not 0 <= first_token < spec.input_size:
@@ -134,18 +133,3 @@ def sample(
         top_k=top_k,
         greedy=greedy,
     ).tokens
-
-
-def rollout(params: Mapping[str, Array], spec: ModelSpec, h0: Any, x0: Array, length: int) -> Array:
-    """(length, O) predictions of a real-valued model fed its own previous prediction."""
-    if spec.input_kind != "real" or spec.head != "linear" or spec.output_size != spec.input_size:
-        raise ValueError("rollout needs real inputs, a linear head and output_size == input_size")
-    model = build_model(params, spec)
-    tape = start_tape(model, max(length, 1), 1, h0)
-    x = np.asarray(x0, dtype=model.dtype).reshape(1, 1, spec.input_size)
-    out = np.zeros((length, spec.output_size), model.dtype)
-    for t in range(length):
-        model.cell.forward(tape, t, project(model, None, x)[0], model.w)
-        out[t] = output_logits(model, tape.hs[t + 1])[0]  # y_t, fed back as x_{t+1}
-        x = out[t].reshape(1, 1, -1)
-    return out

@@ -5,26 +5,31 @@ the context vector that starts the decoder. In training the decoder is fed <SOS>
 previous target token (teacher forcing) and predicts the target, which ends with <EOS>; in
 inference it runs free, fed its own greedy choice, until it emits <EOS>. Parameters are the
 encoder's and the decoder's, prefixed "enc." and "dec." (e.g. "enc.W_hh", "dec.W_hy").
-The encoder and decoder reuse Forward, Backward and the fast driver unchanged: the decoder's
-gradient w.r.t. its initial state is injected into the encoder at the context step.
+EncoderDecoder answers the Net calls (app.engine.net). The encoder and decoder reuse Forward,
+Backward and the fast driver unchanged; stepping through, a Chain runs the two halves as one
+pass each way, and the decoder's gradient w.r.t. its initial state is injected into the encoder
+at the context step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from app.engine.backward import Backward, BackwardStep, Gradients
 from app.engine.cells import Tape
-from app.engine.forward import Forward, ForwardStep, ForwardTrace
+from app.engine.chain import Chain, Phase
+from app.engine.diagnostics import Spectrum, spectrum
+from app.engine.forward import Forward, ForwardStep
 from app.engine.heads import head_forward
-from app.engine.params import init_params
+from app.engine.net import Measurements
+from app.engine.params import check_shapes, init_params, param_shapes
 from app.engine.sampling import generate
-from app.engine.spec import InitSpec, ModelSpec
-from app.engine.types import Array, Generator, Params
+from app.engine.spec import Activation, Cell, DType, InitSpec, InputKind, ModelSpec
+from app.engine.types import Array, Generator, Params, Sequences
 from app.engine.unroll import (
     build_model,
     head_gradients,
@@ -41,17 +46,17 @@ ENC, DEC = "enc.", "dec."
 class Seq2SeqSpec:
     """An encoder and a decoder sharing cell type and hidden size."""
 
-    cell: str = "rnn"
-    activation: str = "tanh"
-    source_kind: str = "onehot"  # onehot | embedding | real
+    cell: Cell = "rnn"
+    activation: Activation = "tanh"
+    source_kind: InputKind = "onehot"
     source_size: int  # source vocabulary, or feature dimension for real sources
-    target_kind: str = "onehot"  # onehot | embedding
+    target_kind: InputKind = "onehot"  # onehot | embedding
     target_size: int  # target vocabulary, <SOS> and <EOS> included
     embedding_size: int = 0  # D_e of every embedding input
     hidden_size: int
     sos: int = 0  # start-of-sequence token, the decoder's first input
     eos: int = 1  # end-of-sequence token, the decoder's last target
-    dtype: str = "float64"
+    dtype: DType = "float64"
 
     def __post_init__(self) -> None:
         if self.target_kind not in ("onehot", "embedding"):
@@ -95,11 +100,18 @@ class Seq2SeqSpec:
         )
 
 
+V = TypeVar("V")
+
+
+def _prefixed(enc: Mapping[str, V], dec: Mapping[str, V]) -> dict[str, V]:
+    """Encoder and decoder dictionaries merged under their prefixes."""
+    return {**{ENC + k: v for k, v in enc.items()}, **{DEC + k: v for k, v in dec.items()}}
+
+
 def init_seq2seq_params(spec: Seq2SeqSpec, init: InitSpec, rng: Generator) -> Params:
     """Encoder then decoder parameters, drawn in that order from `rng`."""
     enc = init_params(spec.encoder, init, rng)
-    dec = init_params(spec.decoder, init, rng)
-    return {**{ENC + k: v for k, v in enc.items()}, **{DEC + k: v for k, v in dec.items()}}
+    return _prefixed(enc, init_params(spec.decoder, init, rng))
 
 
 def split_params(params: Mapping[str, Array]) -> tuple[Params, Params]:
@@ -144,90 +156,29 @@ def _inject(d_context: Array, lengths: Array, T: int) -> Array:
     return out
 
 
-def _prefixed(enc: Mapping[str, Array], dec: Mapping[str, Array]) -> dict[str, Array]:
-    """Encoder and decoder dictionaries merged under their prefixes."""
-    return {**{ENC + k: v for k, v in enc.items()}, **{DEC + k: v for k, v in dec.items()}}
+class EncoderDecoderPass(Chain[ForwardStep]):
+    """The encoder's steps, then the teacher-forced decoder's, stepped as one forward pass."""
 
-
-def seq2seq_loss_and_grads(
-    params: Mapping[str, Array],
-    spec: Seq2SeqSpec,
-    source: Any,
-    target: Any,
-    *,
-    source_lengths: Any = None,
-    target_mask: Any = None,
-) -> tuple[float, dict[str, Array]]:
-    """(decoder loss under teacher forcing, every encoder and decoder parameter's gradient)."""
-    enc_p, dec_p = split_params(params)
-    enc, dec = build_model(enc_p, spec.encoder), build_model(dec_p, spec.decoder)
-    enc_batch = make_batch(enc, source, None)
-    lengths = _lengths(source_lengths, enc_batch.T, enc_batch.B)
-    enc_tape = run_forward(enc, enc_batch, None)
-    dec_batch = make_batch(dec, decoder_inputs(spec, target), target, target_mask)
-    if dec_batch.B != enc_batch.B:
-        raise ValueError(f"source and target batch sizes differ: {enc_batch.B} != {dec_batch.B}")
-    dec_tape = run_forward(dec, dec_batch, _context(enc_tape, lengths))  # context starts decoder
-    assert dec_batch.targets is not None
-    ys, losses = head_forward(
-        "softmax", output_logits(dec, dec_tape.hs[1:]), dec_batch.targets, dec_batch.mask
-    )
-    dlogits, dh_head = head_gradients(dec, dec_batch, ys)
-    dec_grads, sweep = run_backward(dec, dec_batch, dec_tape, dh_head, dlogits)
-    dh0, dc0 = sweep.initial_state_grads()  # dL/dcontext
-    dc_ext = None if dc0 is None else _inject(dc0, lengths, enc_batch.T)
-    enc_grads, _ = run_backward(
-        enc, enc_batch, enc_tape, _inject(dh0, lengths, enc_batch.T), None, dc_ext=dc_ext
-    )
-    return float(losses.sum()) / dec_batch.B, _prefixed(enc_grads, dec_grads)
-
-
-@dataclass(frozen=True)
-class Seq2SeqTrace:
-    """Both finished forward passes and the context vector that joined them."""
-
-    encoder: ForwardTrace
-    decoder: ForwardTrace
-    context: Array  # (B, H), or (B, 2H) [h, c] for an LSTM
-    source_lengths: Array  # (B,)
-    total_loss: float
-
-
-class Seq2SeqForward:
-    """Step through the encoder, then the teacher-forced decoder, one time step at a time."""
-
-    def __init__(
-        self,
-        params: Mapping[str, Array],
-        spec: Seq2SeqSpec,
-        source: Any,
-        target: Any,
-        *,
-        source_lengths: Any = None,
-        target_mask: Any = None,
-    ) -> None:
+    def __init__(self, net: EncoderDecoder, params: Params, data: Sequences) -> None:
+        spec = net.spec
+        self.params = params
+        enc_params, dec_params = split_params(params)
+        encoder = Forward(enc_params, spec.encoder, data.inputs, None)
+        T, B = encoder.batch.T, encoder.batch.B
+        self.lengths = _lengths(data.source_lengths, T, B)
         self.spec = spec
-        self.enc_params, self.dec_params = split_params(params)
-        self.encoder = Forward(self.enc_params, spec.encoder, source, None)
-        self.lengths = _lengths(source_lengths, self.encoder.batch.T, self.encoder.batch.B)
-        self.target, self.target_mask = target, target_mask
-        self.decoder_inputs = decoder_inputs(spec, target)
-        self.decoder: Forward | None = None
-        self.steps: list[ForwardStep] = []
-        self._trace: Seq2SeqTrace | None = None
+        self.encoder = encoder
+        self.decoder: Forward | None = None  # begun once the source is read
 
-    @property
-    def phase(self) -> str:
-        """Which half the next step belongs to: "encoder", "decoder" or "done"."""
-        if not self.encoder.done:
-            return "encoder"
-        assert self.decoder is not None
-        return "done" if self.decoder.done else "decoder"
+        def begin_decoder() -> Forward:
+            context = _context(encoder.trace.tape, self.lengths)  # starts the decoder
+            inputs = decoder_inputs(spec, data.targets)
+            self.decoder = Forward(
+                dec_params, spec.decoder, inputs, data.targets, h0=context, loss_mask=data.loss_mask
+            )
+            return self.decoder
 
-    @property
-    def done(self) -> bool:
-        """Whether both halves have run."""
-        return self.phase == "done"
+        super().__init__([Phase("encoder", 0, lambda: encoder), Phase("decoder", T, begin_decoder)])
 
     @property
     def total_loss(self) -> float:
@@ -235,127 +186,176 @@ class Seq2SeqForward:
         return 0.0 if self.decoder is None else self.decoder.total_loss
 
     @property
-    def trace(self) -> Seq2SeqTrace:
-        """Both traces, once done."""
-        if self._trace is None:
+    def carried(self) -> None:
+        """Nothing: every source starts from a zero state."""
+        return None
+
+    def backward(self, truncation: int | None = None) -> EncoderDecoderBackward:
+        """BPTT through the decoder, then from the context back through the encoder.
+
+        Truncation is not applied: the context's gradient must reach the whole source.
+        """
+        if self.decoder is None or not self.done:
             raise RuntimeError("seq2seq forward pass not done")
-        return self._trace
+        return EncoderDecoderBackward(self, self.decoder)
 
-    def step(self) -> ForwardStep:
-        """Run the next encoder step, or once the source is read, the next decoder step."""
-        if self.phase == "encoder":
-            record = self.encoder.step()
-            if self.encoder.done:
-                context = _context(self.encoder.trace.tape, self.lengths)
-                self.decoder = Forward(
-                    self.dec_params,
-                    self.spec.decoder,
-                    self.decoder_inputs,
-                    self.target,
-                    h0=context,
-                    loss_mask=self.target_mask,
-                )
-        elif self.phase == "decoder":
-            assert self.decoder is not None
-            record = self.decoder.step()
-            if self.decoder.done:
-                enc, dec = self.encoder.trace, self.decoder.trace
-                context = _context(enc.tape, self.lengths)
-                self._trace = Seq2SeqTrace(enc, dec, context, self.lengths, dec.total_loss)
-        else:
-            raise RuntimeError("seq2seq forward pass is done: encoder and decoder have run")
-        self.steps.append(record)
-        return record
+    def gradient_flow(self) -> None:
+        """Not drawn yet for an encoder-decoder."""
+        return None
 
-    def run(self) -> Seq2SeqTrace:
-        """Run the remaining steps of both halves."""
-        while not self.done:
-            self.step()
-        return self.trace
+    def measure(self) -> Measurements:
+        """The gradient lab measures a single network."""
+        raise ValueError("the gradient lab measures a single network")
 
 
-class Seq2SeqBackward:
+class EncoderDecoderBackward(Chain[BackwardStep]):
     """BPTT through the decoder (T-1 .. 0), then from the context back through the encoder."""
 
-    def __init__(self, trace: Seq2SeqTrace, params: Mapping[str, Array], spec: Seq2SeqSpec) -> None:
-        self.spec, self.trace = spec, trace
-        self.enc_params, self.dec_params = split_params(params)
-        self.decoder = Backward(trace.decoder, self.dec_params, spec.decoder)
-        self.encoder: Backward | None = None
-        self.steps: list[BackwardStep] = []
+    def __init__(self, forward: EncoderDecoderPass, decoder_pass: Forward) -> None:
+        spec, lengths = forward.spec, forward.lengths
+        enc_params, dec_params = split_params(forward.params)
+        encoder_trace = forward.encoder.trace
+        T = encoder_trace.batch.T
+        self.decoder = Backward(decoder_pass.trace, dec_params, spec.decoder)
+        self.encoder: Backward | None = None  # begun once the decoder is walked back
+
+        def begin_encoder() -> Backward:
+            dh0, dc0 = self.decoder.initial_state_grads()  # dL/dcontext
+            self.encoder = Backward(
+                encoder_trace,
+                enc_params,
+                spec.encoder,
+                dh_ext=_inject(dh0, lengths, T),
+                dc_ext=None if dc0 is None else _inject(dc0, lengths, T),
+            )
+            return self.encoder
+
+        decoder = Phase("decoder", T, lambda: self.decoder)
+        super().__init__([decoder, Phase("encoder", 0, begin_encoder)])
         self._result: Gradients | None = None
 
-    @property
-    def phase(self) -> str:
-        """Which half the next step belongs to: "decoder", "encoder" or "done"."""
-        if not self.decoder.done:
-            return "decoder"
-        assert self.encoder is not None
-        return "done" if self.encoder.done else "encoder"
-
-    @property
-    def done(self) -> bool:
-        """Whether both halves have been walked back."""
-        return self.phase == "done"
-
-    @property
-    def gradients(self) -> Gradients:
-        """Every prefixed parameter's gradient, once done."""
+    def run(self) -> Gradients:
+        """Walk back the remaining steps; every prefixed parameter's gradient."""
+        self.finish()
         if self._result is None:
-            raise RuntimeError("seq2seq backward pass not done")
+            assert self.encoder is not None
+            grads = _prefixed(self.encoder.gradients.grads, self.decoder.gradients.grads)
+            self._result = Gradients.of(grads)
         return self._result
 
-    def step(self) -> BackwardStep:
-        """Backprop one decoder step, or once the decoder is done, one encoder step."""
-        if self.phase == "decoder":
-            record = self.decoder.step()
-            if self.decoder.done:
-                dh0, dc0 = self.decoder.initial_state_grads()  # dL/dcontext
-                T = self.trace.encoder.batch.T
-                lengths = self.trace.source_lengths
-                self.encoder = Backward(
-                    self.trace.encoder,
-                    self.enc_params,
-                    self.spec.encoder,
-                    dh_ext=_inject(dh0, lengths, T),
-                    dc_ext=None if dc0 is None else _inject(dc0, lengths, T),
-                )
-        elif self.phase == "encoder":
-            assert self.encoder is not None
-            record = self.encoder.step()
-            if self.encoder.done:
-                grads = _prefixed(self.encoder.gradients.grads, self.decoder.gradients.grads)
-                self._result = Gradients.of(grads)
-        else:
-            raise RuntimeError("seq2seq backward pass is done")
-        self.steps.append(record)
-        return record
 
-    def run(self) -> Gradients:
-        """Walk back the remaining steps of both halves."""
-        while not self.done:
-            self.step()
-        return self.gradients
+class EncoderDecoder:
+    """Two recurrent nets joined by the context vector, answering the Net calls."""
 
+    def __init__(self, spec: Seq2SeqSpec) -> None:
+        self.spec = spec
 
-def seq2seq_decode(
-    params: Mapping[str, Array],
-    spec: Seq2SeqSpec,
-    source: Any,
-    *,
-    max_length: int = 50,
-) -> list[int]:
-    """Greedy free-running decoding of one source (T,) tokens or (T, D) reals, until <EOS>.
+    @property
+    def recurrent_name(self) -> str:
+        """The decoder's W_hh (or candidate matrix): the one that writes the output."""
+        return DEC + self.spec.decoder.recurrent_matrix
 
-    Returns the emitted tokens, <EOS> included when it came within max_length.
-    """
-    enc_p, dec_p = split_params(params)
-    enc = build_model(enc_p, spec.encoder)
-    src = np.asarray(source)
-    src = src[:, None] if spec.encoder.tokens else src[:, None, :]  # a batch of one
-    tape = run_forward(enc, make_batch(enc, src, None), None)
-    context = _context(tape, np.array([src.shape[0]]))
-    out = generate(
-        dec_p, spec.decoder, context, spec.sos, max_length, None, greedy=True, stop_token=spec.eos
-    )
-    return out.tokens
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The spec's float type."""
+        return np.dtype(self.spec.dtype)
+
+    @property
+    def generative(self) -> bool:
+        """No: its inputs and outputs are different vocabularies."""
+        return False
+
+    @property
+    def single_spec(self) -> None:
+        """None: an encoder and a decoder, not one network."""
+        return None
+
+    def init_params(self, init: InitSpec, rng: Generator) -> Params:
+        """Encoder then decoder parameters."""
+        return init_seq2seq_params(self.spec, init, rng)
+
+    def check_params(self, params: Mapping[str, Array]) -> None:
+        """Both halves' names, shapes and dtype."""
+        shapes = _prefixed(param_shapes(self.spec.encoder), param_shapes(self.spec.decoder))
+        check_shapes(params, shapes, self.dtype)
+
+    def forward(
+        self, params: Params, data: Sequences, h0: Array | None = None
+    ) -> EncoderDecoderPass:
+        """Step through the source, then the target; h0 is unused (each source starts at 0)."""
+        return EncoderDecoderPass(self, params, data)
+
+    def loss_and_grads(
+        self, params: Params, data: Sequences, h0: Array | None, truncation: int | None
+    ) -> tuple[float, dict[str, Array], None]:
+        """(decoder loss under teacher forcing, every parameter's gradient, no carried state)."""
+        spec = self.spec
+        enc_p, dec_p = split_params(params)
+        enc, dec = build_model(enc_p, spec.encoder), build_model(dec_p, spec.decoder)
+        enc_batch = make_batch(enc, data.inputs, None)
+        lengths = _lengths(data.source_lengths, enc_batch.T, enc_batch.B)
+        enc_tape = run_forward(enc, enc_batch, None)
+        dec_batch = make_batch(
+            dec, decoder_inputs(spec, data.targets), data.targets, data.loss_mask
+        )
+        if dec_batch.B != enc_batch.B:
+            raise ValueError(
+                f"source and target batch sizes differ: {enc_batch.B} != {dec_batch.B}"
+            )
+        dec_tape = run_forward(dec, dec_batch, _context(enc_tape, lengths))  # context starts it
+        assert dec_batch.targets is not None
+        logits = output_logits(dec, dec_tape.hs[1:])
+        ys, losses = head_forward("softmax", logits, dec_batch.targets, dec_batch.mask)
+        dlogits, dh_head = head_gradients(dec, dec_batch, ys)
+        dec_grads, sweep = run_backward(dec, dec_batch, dec_tape, dh_head, dlogits)
+        dh0, dc0 = sweep.initial_state_grads()  # dL/dcontext
+        dc_ext = None if dc0 is None else _inject(dc0, lengths, enc_batch.T)
+        enc_grads, _ = run_backward(
+            enc, enc_batch, enc_tape, _inject(dh0, lengths, enc_batch.T), None, dc_ext=dc_ext
+        )
+        return float(losses.sum()) / dec_batch.B, _prefixed(enc_grads, dec_grads), None
+
+    def outputs(self, params: Params, data: Sequences) -> Array:
+        """The teacher-forced decoder's y (T_out, B, V)."""
+        forward = self.forward(params, data)
+        forward.finish()
+        assert forward.decoder is not None
+        return np.asarray(forward.decoder.trace.ys)
+
+    def decoding_metrics(self, params: Params, data: Sequences) -> dict[str, float]:
+        """exact_match: the fraction of sources whose free-running decoding is the target."""
+        source, target = np.asarray(data.inputs), np.asarray(data.targets)
+        mask = np.ones(target.shape) if data.loss_mask is None else np.asarray(data.loss_mask)
+        lengths = _lengths(data.source_lengths, source.shape[0], source.shape[1])
+        hits = 0
+        for b in range(source.shape[1]):
+            wanted = target[mask[:, b] > 0, b].tolist()
+            decoded = self.decode(params, source[: int(lengths[b]), b], len(wanted) + 2)
+            hits += decoded == wanted
+        return {"exact_match": hits / source.shape[1]}
+
+    def decode(self, params: Mapping[str, Array], source: Any, max_length: int = 50) -> list[int]:
+        """Greedy free-running decoding of one source (T,) tokens or (T, D) reals, until <EOS>.
+
+        Returns the emitted tokens, <EOS> included when it came within max_length.
+        """
+        spec = self.spec
+        enc_p, dec_p = split_params(params)
+        enc = build_model(enc_p, spec.encoder)
+        src = np.asarray(source)
+        src = src[:, None] if spec.encoder.tokens else src[:, None, :]  # a batch of one
+        tape = run_forward(enc, make_batch(enc, src, None), None)
+        context = _context(tape, np.array([src.shape[0]]))
+        decoder, sos, eos = spec.decoder, spec.sos, spec.eos
+        out = generate(dec_p, decoder, context, sos, max_length, None, greedy=True, stop_token=eos)
+        return out.tokens
+
+    def spectrum(self, params: Params) -> Spectrum:
+        """The decoder's W_hh spectrum."""
+        return spectrum(params[self.recurrent_name], self.spec.decoder.recurrent_activation)
+
+    def sample(
+        self, params: Params, prime: Sequence[int], length: int, rng: Generator, temperature: float
+    ) -> list[int]:
+        """Not possible: an encoder-decoder is not fed its own output from a prime."""
+        raise ValueError("sampling text needs a token model with a softmax head")

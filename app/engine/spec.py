@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
-CELLS = ("rnn", "lstm", "gru", "gru_torch")  # gru_torch: torch.nn.GRU's form
-ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
-INPUT_KINDS = ("onehot", "embedding", "real")
-HEADS = ("softmax", "linear", "none")  # "none": an encoder, no output layer and no loss
-DTYPES = ("float64", "float32")
-INIT_SCHEMES = ("gaussian", "orthogonal", "identity")
+# The options a run may choose, defined here once: the protocol and the pages take them from here.
+Cell = Literal["rnn", "lstm", "gru"]
+Activation = Literal["tanh", "relu", "sigmoid", "linear"]
+InitScheme = Literal["gaussian", "orthogonal", "identity"]
+InputKind = Literal["onehot", "embedding", "real"]
+Head = Literal["softmax", "linear", "none"]  # "none": an encoder, no output layer and no loss
+DType = Literal["float64", "float32"]
+# Every cell the engine runs: a run's choices, and torch.nn.GRU's form, which a loaded nn.GRU
+# runs as (app.models) but no run offers as a knob.
+EngineCell = Literal[Cell, "gru_torch"]
+
+CELLS: tuple[Cell, ...] = get_args(Cell)
+ENGINE_CELLS: tuple[EngineCell, ...] = get_args(EngineCell)
+ACTIVATIONS: tuple[Activation, ...] = get_args(Activation)
+INIT_SCHEMES: tuple[InitScheme, ...] = get_args(InitScheme)
+INPUT_KINDS: tuple[InputKind, ...] = get_args(InputKind)
+HEADS: tuple[Head, ...] = get_args(Head)
+DTYPES: tuple[DType, ...] = get_args(DType)
 
 
 def _choice(field: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -28,18 +41,18 @@ def _positive(field: str, value: int) -> None:
 class ModelSpec:
     """What to build: cell, activation, input encoding, sizes, output head and float type."""
 
-    cell: str = "rnn"
-    activation: str = "tanh"  # the vanilla cell's f; LSTM/GRU use sigmoid gates and tanh
-    input_kind: str = "onehot"
+    cell: EngineCell = "rnn"
+    activation: Activation = "tanh"  # the vanilla cell's f; LSTM/GRU use sigmoid gates and tanh
+    input_kind: InputKind = "onehot"
     input_size: int  # vocabulary V for onehot/embedding, feature dimension D for real
     embedding_size: int = 0  # D_e, required (> 0) for input_kind="embedding"
     hidden_size: int
     output_size: int  # 0 only with head="none"
-    head: str = "softmax"  # softmax + cross-entropy, or linear + squared error
-    dtype: str = "float64"
+    head: Head = "softmax"  # softmax + cross-entropy, or linear + squared error
+    dtype: DType = "float64"
 
     def __post_init__(self) -> None:
-        _choice("cell", self.cell, CELLS)
+        _choice("cell", self.cell, ENGINE_CELLS)
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("input_kind", self.input_kind, INPUT_KINDS)
         _choice("head", self.head, HEADS)
@@ -69,6 +82,16 @@ class ModelSpec:
         return self.input_kind != "real"
 
     @property
+    def recurrent_matrix(self) -> str:
+        """The matrix the lessons call W_hh: the vanilla one, or a gated cell's candidate's."""
+        return "W_hg" if self.cell == "lstm" else "W_hh"
+
+    @property
+    def recurrent_activation(self) -> Activation:
+        """The nonlinearity after that matrix: the vanilla cell's f, or the candidate's tanh."""
+        return self.activation if self.cell == "rnn" else "tanh"
+
+    @property
     def state_size(self) -> int:
         """Width of the carried state: H, or 2H for the LSTM's [h, c]."""
         return 2 * self.hidden_size if self.cell == "lstm" else self.hidden_size
@@ -78,7 +101,7 @@ class ModelSpec:
 class InitSpec:
     """How to initialise: Gaussian, orthogonal or identity (IRNN) recurrence, optional radius."""
 
-    scheme: str = "gaussian"
+    scheme: InitScheme = "gaussian"
     spectral_radius: float | None = None  # rescale each recurrent matrix to exactly this radius
     scale: float = 0.01  # standard deviation of the Gaussian weights
 

@@ -82,16 +82,7 @@ def _int_tokens(name: str, values: Any, size: int, mask: Array | None = None) ->
 def make_batch(model: Model, inputs: Any, targets: Any, loss_mask: Any = None) -> Batch:
     """Check shapes, types and ranges; look up the embedding rows for an embedding input."""
     spec, dtype = model.spec, model.dtype
-    tokens: Array | None = None
-    X: Array | None = None
-    if spec.tokens:
-        tokens = _int_tokens("inputs", inputs, spec.input_size)
-        T, B = tokens.shape
-    else:
-        X = np.asarray(inputs, dtype=dtype)
-        if X.ndim != 3 or X.shape[2] != spec.input_size:
-            raise ValueError(f"inputs must be (T, B, {spec.input_size}) floats; got {X.shape}")
-        T, B = X.shape[:2]
+    tokens, X, (T, B) = _inputs(spec, inputs, dtype)
     if T < 1 or B < 1:
         raise ValueError(f"inputs must have at least one step and one sequence; got T={T}, B={B}")
     mask: Array | None = None
@@ -99,23 +90,44 @@ def make_batch(model: Model, inputs: Any, targets: Any, loss_mask: Any = None) -
         mask = np.asarray(loss_mask, dtype=dtype)
         if mask.shape != (T, B) or not np.isfinite(mask).all():
             raise ValueError(f"loss_mask must be finite with shape {(T, B)}; got {mask.shape}")
-    tgt: Array | None = None
-    if spec.head == "none":
-        if targets is not None:
-            raise ValueError("targets must be None for a model without a head (head='none')")
-    elif spec.head == "softmax":
-        tgt = _int_tokens("targets", targets, spec.output_size, mask)
-        if tgt.shape != (T, B):
-            raise ValueError(f"targets must have shape {(T, B)}; got {tgt.shape}")
-    else:
-        tgt = np.asarray(targets, dtype=dtype)
-        if tgt.shape != (T, B, spec.output_size):
-            raise ValueError(f"targets must have shape {(T, B, spec.output_size)}; got {tgt.shape}")
-        if mask is not None:
-            tgt = np.where(mask[..., None] != 0, tgt, 0.0)  # padding positions may hold anything
+    tgt = _targets(spec, targets, mask, (T, B), dtype)
     if spec.input_kind == "embedding":
         X = model.params["E"][tokens]  # (T, B, D_e) embedding lookup: the x_t actually used
     return Batch(tokens, X, tgt, mask, T, B)
+
+
+def _inputs(
+    spec: ModelSpec, inputs: Any, dtype: np.dtype[Any]
+) -> tuple[Array | None, Array | None, tuple[int, int]]:
+    """(token ids (T, B), None, (T, B)) for tokens, or (None, real inputs (T, B, D), (T, B))."""
+    if spec.tokens:
+        tokens = _int_tokens("inputs", inputs, spec.input_size)
+        return tokens, None, (tokens.shape[0], tokens.shape[1])
+    X = np.asarray(inputs, dtype=dtype)
+    if X.ndim != 3 or X.shape[2] != spec.input_size:
+        raise ValueError(f"inputs must be (T, B, {spec.input_size}) floats; got {X.shape}")
+    return None, X, (X.shape[0], X.shape[1])
+
+
+def _targets(
+    spec: ModelSpec, targets: Any, mask: Array | None, TB: tuple[int, int], dtype: np.dtype[Any]
+) -> Array | None:
+    """Validated targets: none without a head, (T, B) token ids, or (T, B, O) real values."""
+    if spec.head == "none":
+        if targets is not None:
+            raise ValueError("targets must be None for a model without a head (head='none')")
+        return None
+    if spec.head == "softmax":
+        tgt = _int_tokens("targets", targets, spec.output_size, mask)
+        if tgt.shape != TB:
+            raise ValueError(f"targets must have shape {TB}; got {tgt.shape}")
+        return tgt
+    tgt = np.asarray(targets, dtype=dtype)
+    if tgt.shape != (*TB, spec.output_size):
+        raise ValueError(f"targets must have shape {(*TB, spec.output_size)}; got {tgt.shape}")
+    if mask is not None:
+        tgt = np.where(mask[..., None] != 0, tgt, 0.0)  # padding positions may hold anything
+    return tgt
 
 
 def project_inputs(model: Model, batch: Batch) -> Array:

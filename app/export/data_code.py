@@ -26,6 +26,7 @@ from app.export.template import (
     wrapped_string,
 )
 from app.inputs import InputError
+from app.protocol import RunConfig
 from app.tasks.base import Batch, Task
 from app.tasks.text import CharTextTask
 from app.tasks.uploaded.series import SeriesTask
@@ -163,17 +164,17 @@ def _recorded(batches: list[Batch]) -> str:
 
 
 def data_code(
-    task: Task, config: Mapping[str, Any], start: DataStart, iterations: int, seeded: bool
+    task: Task, config: RunConfig, start: DataStart, iterations: int, seeded: bool
 ) -> tuple[str, str, int | None]:
     """(what the script says about its data, the data section, the first cursor)."""
-    B, T = int(config["batch_size"]), int(config["seq_len"])
+    B, T = config.batch_size, config.seq_len
     if isinstance(task, CharTextTask):
         text, code = _stream(task)
         note = "the training text, walked like min-char-rnn"
         return note, text + code, start.cursor
     if isinstance(task, SeriesTask):
         note = "the training rows of the CSV file, normalised as on the page"
-        return note, _series(task, int(config["seed"]), start, seeded), start.cursor
+        return note, _series(task, config.seed, start, seeded), start.cursor
     batches = recorded_batches(task, start, B, T, iterations)
     note = f"the {iterations} batches the run draws, embedded exactly"
     return note, _recorded(batches), 0

@@ -1,6 +1,6 @@
 """Export a run as one standalone Python file that needs only NumPy, in the style of min-char-rnn.
 
-numpy_script(task, config, iterations) writes the run from its seed: the script draws the
+numpy_script(task, config, net, iterations) writes the run from its seed: the script draws the
 weights as the server does and trains from iteration 1. Given a RunPoint, it starts from the
 run's current weights, optimizer state, data position and carried state instead. Either way
 it prints each iteration's loss, the server's numbers to 1e-12 relative in float64. The script
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from app.engine import ModelSpec, check_params
+from app.engine import ModelSpec, Net, check_params
 from app.export.cell_code import cell_code
 from app.export.data_code import DataStart, data_code
 from app.export.model_code import (
@@ -28,8 +28,9 @@ from app.export.model_code import (
 from app.export.template import UNPACK, tidy
 from app.export.train_code import carried_state_code, loop_code, optimizer_state_code
 from app.inputs import InputError
+from app.protocol import RunConfig
+from app.run.state import generators, init_spec
 from app.tasks.base import Task
-from app.tasks.training import generators, init_spec, model_spec
 
 RULE = "# " + "-" * 98
 
@@ -50,7 +51,7 @@ def _section(title: str, body: str) -> str:
     return f"\n\n{RULE}\n# {title}\n{tidy(body)}"
 
 
-def _describe(spec: ModelSpec, config: Mapping[str, Any]) -> str:
+def _describe(spec: ModelSpec, config: RunConfig) -> str:
     """The network and its training in words, for the script's docstring."""
     cell = {
         "rnn": f"A vanilla RNN ({spec.activation})",
@@ -60,63 +61,61 @@ def _describe(spec: ModelSpec, config: Mapping[str, Any]) -> str:
     }
     reads = {"onehot": "one-hot tokens", "embedding": "embedded tokens", "real": "real vectors"}
     head = "softmax with cross-entropy" if spec.head == "softmax" else "linear with squared error"
-    truncation = config["truncation"]
+    truncation = config.truncation
     bptt = "full BPTT" if truncation is None else f"BPTT truncated to {truncation} steps"
-    clip = config["clip_mode"]
-    clipping = (
-        "no clipping" if clip == "none" else f"clipping by {clip} at {config['clip_threshold']}"
-    )
+    clip = config.clip_mode
+    clipping = "no clipping" if clip == "none" else f"clipping by {clip} at {config.clip_threshold}"
     return (
         f"{cell[spec.cell]} of hidden size {spec.hidden_size} "
-        f"reading {reads[spec.input_kind]}, with a {head} head; {config['optimizer']}, "
+        f"reading {reads[spec.input_kind]}, with a {head} head; {config.optimizer}, "
         f"{clipping}, {bptt}."
     )
 
 
-def _hyperparameters(spec: ModelSpec, config: Mapping[str, Any], point: RunPoint | None) -> str:
-    lr = point.optimizer["lr"] if point is not None else config["learning_rate"]
+def _hyperparameters(spec: ModelSpec, config: RunConfig, point: RunPoint | None) -> str:
+    lr = point.optimizer["lr"] if point is not None else config.learning_rate
     lines = [
-        f"seed = {int(config['seed'])}",
+        f"seed = {config.seed}",
         f"H = {spec.hidden_size}  # hidden size",
         f"D = {spec.input_dim}  # input size, the width of x_t",
         f"O = {spec.output_size}  # outputs per step",
-        f"T = {int(config['seq_len'])}  # time steps per iteration",
-        f"B = {int(config['batch_size'])}  # sequences per batch",
+        f"T = {config.seq_len}  # time steps per iteration",
+        f"B = {config.batch_size}  # sequences per batch",
         f"learning_rate = {float(lr)!r}",
     ]
     if spec.tokens:
         lines.insert(2, f"V = {spec.input_size}  # vocabulary size")
-    if config["truncation"] is not None:
-        lines.append(f"K = {int(config['truncation'])}  # truncated BPTT: steps a loss flows back")
-    if config["clip_mode"] != "none":
-        lines.append(f"clip_threshold = {float(config['clip_threshold'])!r}")
+    if config.truncation is not None:
+        lines.append(f"K = {config.truncation}  # truncated BPTT: steps a loss flows back")
+    if config.clip_mode != "none":
+        lines.append(f"clip_threshold = {config.clip_threshold!r}")
     if point is None:
-        lines.append(f"init_scale = {float(config['init_scale'])!r}")
-        if config["spectral_radius"] is not None:
-            lines.append(f"spectral_radius = {float(config['spectral_radius'])!r}")
+        lines.append(f"init_scale = {config.init_scale!r}")
+        if config.spectral_radius is not None:
+            lines.append(f"spectral_radius = {config.spectral_radius!r}")
     return "\n".join(lines)
 
 
-def _start(config: Mapping[str, Any], point: RunPoint | None) -> DataStart:
+def _start(config: RunConfig, point: RunPoint | None) -> DataStart:
     if point is not None:
         return DataStart(point.cursor, point.rng_state)
-    _, data_rng = generators(int(config["seed"]))
+    _, data_rng = generators(config.seed)
     return DataStart(0, data_rng.bit_generator.state)
 
 
-def _spec(task: Task, config: Mapping[str, Any], spec: ModelSpec | None) -> ModelSpec:
+def _spec(net: Net) -> ModelSpec:
     """The run's single-network spec; the encoder-decoder is refused."""
-    built = spec or model_spec(task, config)
-    if not isinstance(built, ModelSpec):
+    spec = net.single_spec
+    if spec is None:
         message = "exporting an encoder-decoder run as a script is not supported yet"
         raise InputError("task", message)
-    return built
+    return spec
 
 
-def _weights(spec: ModelSpec, config: Mapping[str, Any], point: RunPoint | None) -> tuple[str, str]:
+def _weights(spec: ModelSpec, config: RunConfig, point: RunPoint | None) -> tuple[str, str]:
     """(the parameters section, what it says about them): drawn from the seed, or the run's."""
     if point is None:
-        note = f"drawn from seed {config['seed']} with Unroll's initialisation"
+        note = f"drawn from seed {config.seed} with Unroll's initialisation"
         code = seeded_params_code(spec, init_spec(config))
     else:
         check_params(dict(point.params), spec)
@@ -127,7 +126,7 @@ def _weights(spec: ModelSpec, config: Mapping[str, Any], point: RunPoint | None)
 
 def _training(
     spec: ModelSpec,
-    config: Mapping[str, Any],
+    config: RunConfig,
     point: RunPoint | None,
     cursor: int | None,
     last: int,
@@ -136,9 +135,9 @@ def _training(
     lstm = spec.cell == "lstm"
     first = 0 if point is None else point.iteration
     parts = [
-        optimizer_state_code(config["optimizer"], None if point is None else point.optimizer),
+        optimizer_state_code(config.optimizer, None if point is None else point.optimizer),
         carried_state_code(None if point is None else point.state, spec.hidden_size, lstm),
-        loop_code(lstm, config["clip_mode"], cursor, first, last),
+        loop_code(lstm, config.clip_mode, cursor, first, last),
     ]
     return "\n\n".join(parts)
 
@@ -155,27 +154,22 @@ def _header(title: str, description: str, first: int, last: int, notes: tuple[st
 
 
 def numpy_script(
-    task: Task,
-    config: Mapping[str, Any],
-    iterations: int,
-    point: RunPoint | None = None,
-    *,
-    spec: ModelSpec | None = None,
+    task: Task, config: RunConfig, net: Net, iterations: int, point: RunPoint | None = None
 ) -> str:
     """One standalone NumPy script that trains the run and prints the server's losses.
 
-    config: the run's RunConfig fields. iterations: how many to train (after `point`, if given).
-    spec: the run's model, when not the one the config builds (a loaded torch model's).
+    net: the run's network (its spec may differ from what the config alone builds: a loaded
+    torch GRU's). iterations: how many to train (after `point`, if given; from the seed without).
     Raises InputError for a run the script cannot carry (the encoder-decoder).
     """
     if iterations < 1:
         raise InputError("iterations", f"must be at least 1; got {iterations}")
-    model = _spec(task, config, spec)
+    model = _spec(net)
     first = 0 if point is None else point.iteration
     last = first + iterations
     note, data, cursor = data_code(task, config, _start(config, point), iterations, point is None)
     weights, weights_note = _weights(model, config, point)
-    code = cell_code(model.cell, model.activation) + loss_code(model, config["truncation"])
+    code = cell_code(model.cell, model.activation) + loss_code(model, config.truncation)
     body = (
         _section("hyperparameters", _hyperparameters(model, config, point))
         + _section("data: " + note, data)

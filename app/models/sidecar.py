@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from app.inputs import InputError, decode_utf8
 
@@ -34,7 +34,7 @@ class Sidecar:
     kind: str  # "tokens" or "features"
     inputs: tuple[str, ...]  # input tokens by id, or input feature names
     outputs: tuple[str, ...]  # output tokens by id, or output feature names
-    nonlinearity: str | None = None  # nn.RNN's; None when the sidecar does not say
+    nonlinearity: Literal["tanh", "relu"] | None = None  # nn.RNN's; None when it does not say
 
     @property
     def tokens(self) -> bool:

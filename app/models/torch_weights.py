@@ -19,17 +19,24 @@ import json
 import re
 import struct
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from safetensors import SafetensorError
 from safetensors.numpy import load as load_safetensors
 
-from app.engine import ModelSpec, check_params, param_shapes
+from app.engine import EngineCell, ModelSpec, check_params, param_shapes
+from app.engine.spec import InputKind
 from app.engine.types import Array, Generator, Params
 from app.inputs import InputError
 from app.models.sidecar import Sidecar, parse_sidecar
 
-CELLS = {1: ("rnn", "nn.RNN"), 4: ("lstm", "nn.LSTM"), 3: ("gru_torch", "nn.GRU")}
+Module = Literal["nn.RNN", "nn.LSTM", "nn.GRU"]
+CELLS: dict[int, tuple[EngineCell, Module]] = {
+    1: ("rnn", "nn.RNN"),
+    4: ("lstm", "nn.LSTM"),
+    3: ("gru_torch", "nn.GRU"),
+}
 # torch's gate blocks in stacking order, named as the engine's blocks (the GRU's n is its h)
 MODULES = {cell: module for cell, module in CELLS.values()}
 TORCH_ORDER = {"rnn": ("h",), "lstm": ("i", "f", "g", "o"), "gru_torch": ("r", "z", "h")}
@@ -53,7 +60,7 @@ class TorchModel:
 
     spec: ModelSpec
     params: Params  # engine names, float64; without W_hy, b_y when the file had no head
-    module: str  # "nn.RNN", "nn.LSTM" or "nn.GRU"
+    module: Module  # which torch module the weights came from
     sidecar: Sidecar  # input tokens or feature names, and the outputs'
 
     @property
@@ -191,7 +198,7 @@ def _check_shapes(tensors: dict[str, Array], prefix: str, side: Sidecar, G: int,
     return D
 
 
-def _engine_params(tensors: dict[str, Array], prefix: str, cell: str, H: int) -> Params:
+def _engine_params(tensors: dict[str, Array], prefix: str, cell: EngineCell, H: int) -> Params:
     """torch's stacked blocks cut into the engine's per-block W_x{k}, W_h{k}, b_{k}."""
     w_ih, w_hh = tensors[f"{prefix}weight_ih_l0"], tensors[f"{prefix}weight_hh_l0"]
     zeros = np.zeros(w_hh.shape[0])  # bias=False: both biases are zero
@@ -214,11 +221,11 @@ def _engine_params(tensors: dict[str, Array], prefix: str, cell: str, H: int) ->
     return params
 
 
-def _spec(side: Sidecar, cell: str, H: int, D: int, embedded: bool) -> ModelSpec:
+def _spec(side: Sidecar, cell: EngineCell, H: int, D: int, embedded: bool) -> ModelSpec:
     """The engine spec of the loaded layer: its cell, input encoding, sizes and head."""
     if side.nonlinearity is not None and cell != "rnn":
         raise InputError("sidecar.nonlinearity", f"applies to nn.RNN only; this is {MODULES[cell]}")
-    kind = "embedding" if embedded else "onehot" if side.tokens else "real"
+    kind: InputKind = "embedding" if embedded else "onehot" if side.tokens else "real"
     return ModelSpec(
         cell=cell,
         activation=side.nonlinearity or "tanh",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
+
+from app.engine import Sequences
 
 PAD = "<pad>"  # padding token: its positions carry no loss (loss_mask 0)
 UNK = "<unk>"  # a word the training split never used
@@ -17,28 +19,26 @@ ARCHITECTURES = ("many_to_many", "many_to_one", "one_to_many", "encoder_decoder"
 
 
 @dataclass(frozen=True)
-class Batch:
-    """One iteration's data, laid out (T, B, ...) like the engine."""
+class Batch(Sequences):
+    """One iteration's data, laid out (T, B, ...) like the engine: the sequences a net reads
+    (inputs, targets, loss_mask, source_lengths), and how the run goes on from them."""
 
-    inputs: np.ndarray  # (T, B) token ids, or (T, B, D) real values; encoder source for seq2seq
-    targets: np.ndarray  # (T, B) token ids, or (T, B, O) real values; decoder targets for seq2seq
-    loss_mask: np.ndarray | None = None  # (T, B) 1 where a loss is counted
     stateful: bool = False  # carry h over from the previous batch (min-char-rnn's hprev)
     next_cursor: int | None = None  # stream tasks: pass back as `cursor` for the next batch
     decoder_inputs: np.ndarray | None = None  # (T_out, B) <sos> y_1 ... for encoder-decoder
-    source_lengths: np.ndarray | None = None  # (B,) real source tokens before the padding
 
 
 @dataclass(frozen=True)
 class TaskInfo:
-    """What a page shows about a task."""
+    """What a page shows about a task; by default tokens in, a softmax over tokens out, a
+    target at every step."""
 
     name: str
     title: str
     summary: str
-    architecture: str  # one of ARCHITECTURES
-    input_kind: str  # onehot (token ids; a run may add an embedding) | real
-    head: str  # softmax | linear
+    architecture: str = "many_to_many"  # one of ARCHITECTURES
+    input_kind: Literal["onehot", "real"] = "onehot"  # token ids (a run may embed them), values
+    head: Literal["softmax", "linear"] = "softmax"
     lesson: str = ""
     defaults: dict[str, object] = field(default_factory=dict)
     fixed_seq_len: int | None = None  # data sets of fixed length ignore the run's seq_len
@@ -103,6 +103,47 @@ class GeneratedTask:
         return self._batch(np.random.default_rng(HELDOUT_SEED), self.heldout_size, seq_len)
 
 
+class ExampleSetTask:
+    """A task over a fixed set of examples: training batches draw training examples at random,
+    the held-out batch is every held-out example once. Subclasses set `train_examples` and
+    `heldout_examples` and write `_batch`."""
+
+    train_examples: Sequence[int] | np.ndarray
+    heldout_examples: Sequence[int] | np.ndarray
+
+    def _batch(self, examples: Sequence[int] | np.ndarray) -> Batch:
+        raise NotImplementedError
+
+    def train_batch(
+        self, rng: np.random.Generator, batch_size: int, seq_len: int, *, cursor: int | None = None
+    ) -> Batch:
+        """Training examples drawn at random."""
+        return self._batch(rng.choice(self.train_examples, size=batch_size))
+
+    def heldout_batch(self, seq_len: int) -> Batch:
+        """Every held-out example once."""
+        return self._batch(self.heldout_examples)
+
+
+class SentenceTask(ExampleSetTask):
+    """Sentences as examples, each batch padded at the end to `seq_len` with the loss counted
+    on the real words only. Subclasses give each sentence's input and target ids (`_pair`)."""
+
+    input_vocab: tuple[str, ...]  # <pad> first
+    seq_len: int
+
+    def _pair(self, example: int) -> tuple[Sequence[int], Sequence[int]]:
+        raise NotImplementedError
+
+    def _batch(self, examples: Sequence[int] | np.ndarray) -> Batch:
+        """Sentences by index, padded at the end."""
+        pad_id = self.input_vocab.index(PAD)
+        pairs = [self._pair(int(i)) for i in examples]
+        inputs, mask = pad_columns([x for x, _ in pairs], self.seq_len, pad_id)
+        targets, _ = pad_columns([y for _, y in pairs], self.seq_len, pad_id)
+        return Batch(inputs=inputs, targets=targets, loss_mask=mask)
+
+
 def vocabulary(tokens: Sequence[str], *, specials: Sequence[str] = ()) -> tuple[str, ...]:
     """Special tokens first, then the distinct tokens in sorted order: stable across runs."""
     seen = set(specials)
@@ -139,9 +180,12 @@ def pad_columns(
 
 def last_step_mask(lengths: Sequence[int], length: int) -> np.ndarray:
     """(T, B) mask with a single 1 at each sequence's last real step (many-to-one loss)."""
-    mask = np.zeros((length, len(lengths)))
-    mask[np.asarray(lengths) - 1, np.arange(len(lengths))] = 1.0
-    return mask
+    n = np.asarray(lengths)
+    if n.ndim != 1 or not np.issubdtype(n.dtype, np.integer):
+        raise ValueError(f"lengths must be a 1-D integer array; got {n.dtype} {n.shape}")
+    if n.size and (n.min() < 1 or n.max() > length):
+        raise ValueError(f"lengths must lie in [1, {length}]; got [{n.min()}, {n.max()}]")
+    return (np.arange(length)[:, None] == (n - 1)[None, :]).astype(np.float64)
 
 
 def split_every(items: Sequence[object], every: int) -> tuple[list[int], list[int]]:

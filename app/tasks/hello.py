@@ -17,9 +17,6 @@ class HelloTask:
         name="hello",
         title="hello: next-character prediction",
         summary="Feed h, e, l, l one at a time; at each step predict the next character.",
-        architecture="many_to_many",
-        input_kind="onehot",
-        head="softmax",
         lesson=(
             "The same weights W_xh, W_hh, W_hy are used at every step. "
             "Watch h_t carry what came before: after 'l' the network must answer "

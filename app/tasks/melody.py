@@ -34,8 +34,6 @@ class MelodyTask:
             "whole tune, counting its place in the melody with nothing but its hidden state."
         ),
         architecture="one_to_many",
-        input_kind="onehot",
-        head="softmax",
         defaults={"hidden_size": 16, "seq_len": len(TUNE)},
         fixed_seq_len=len(TUNE),
     )

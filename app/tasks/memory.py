@@ -78,8 +78,6 @@ class RememberTask(GeneratedTask):
             "at '?' the network must name the first token. seq_len sets how long it waits."
         ),
         architecture="many_to_one",
-        input_kind="onehot",
-        head="softmax",
         defaults={"seq_len": 12, "hidden_size": 16},
     )
     input_vocab: tuple[str, ...] = (*SYMBOLS, *DISTRACTORS, QUERY)

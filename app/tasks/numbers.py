@@ -7,9 +7,11 @@ step-by-step alignment exists: the whole number must pass through the context ve
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-from app.tasks.base import EOS, PAD, SOS, Batch, TaskInfo, encode, pad_columns
+from app.tasks.base import EOS, PAD, SOS, Batch, ExampleSetTask, TaskInfo, encode, pad_columns
 from app.tasks.metrics import score_tokens
 
 SMALL = [
@@ -52,7 +54,7 @@ def number_words(n: int) -> list[str]:
     return [SMALL[n // 100], "hundred"] + (number_words(rest) if rest else [])
 
 
-class NumbersTask:
+class NumbersTask(ExampleSetTask):
     """Translate English number words into digits."""
 
     info = TaskInfo(
@@ -63,8 +65,6 @@ class NumbersTask:
             "last state, writes 3 0 4 and <eos>. Input and output lengths differ."
         ),
         architecture="encoder_decoder",
-        input_kind="onehot",
-        head="softmax",
         defaults={"hidden_size": 48, "embedding_size": 16},
     )
     input_vocab: tuple[str, ...] = (PAD, *SMALL, *TENS[2:], "hundred")
@@ -77,8 +77,8 @@ class NumbersTask:
 
     def __init__(self) -> None:
         order = np.random.default_rng(SPLIT_SEED).permutation(LARGEST + 1)
-        self.heldout_numbers = np.sort(order[:HELDOUT_COUNT])
-        self.train_numbers = np.sort(order[HELDOUT_COUNT:])
+        self.heldout_examples = np.sort(order[:HELDOUT_COUNT])  # numbers never trained on
+        self.train_examples = np.sort(order[HELDOUT_COUNT:])
         self.source_len = max(len(number_words(n)) for n in range(LARGEST + 1))
         self.target_len = len(str(LARGEST)) + 1  # digits and <eos>
 
@@ -86,13 +86,14 @@ class NumbersTask:
         """(source words, target tokens ending in <eos>) for the number n."""
         return number_words(n), [*str(n), EOS]
 
-    def _batch(self, numbers: np.ndarray) -> Batch:
-        pairs = [self.pair(int(n)) for n in numbers]
+    def _batch(self, examples: Sequence[int] | np.ndarray) -> Batch:
+        """Numbers, as padded sources and targets with the decoder's teacher-forced inputs."""
+        pairs = [self.pair(int(n)) for n in examples]
         sources = [encode(words, self.input_vocab) for words, _ in pairs]
         targets = [encode(digits, self.output_vocab) for _, digits in pairs]
         source, source_mask = pad_columns(sources, self.source_len, self.input_vocab.index(PAD))
         target, target_mask = pad_columns(targets, self.target_len, self.output_vocab.index(PAD))
-        sos = np.full((1, len(numbers)), self.output_vocab.index(SOS), dtype=np.int64)
+        sos = np.full((1, len(examples)), self.output_vocab.index(SOS), dtype=np.int64)
         return Batch(
             inputs=source,
             targets=target,
@@ -100,16 +101,6 @@ class NumbersTask:
             decoder_inputs=np.concatenate([sos, target[:-1]], axis=0),  # teacher forcing
             source_lengths=source_mask.sum(axis=0).astype(np.int64),
         )
-
-    def train_batch(
-        self, rng: np.random.Generator, batch_size: int, seq_len: int, *, cursor: int | None = None
-    ) -> Batch:
-        """Training numbers drawn at random."""
-        return self._batch(rng.choice(self.train_numbers, size=batch_size))
-
-    def heldout_batch(self, seq_len: int) -> Batch:
-        """Every held-out number once."""
-        return self._batch(self.heldout_numbers)
 
     def score(self, batch: Batch, ys: np.ndarray) -> dict[str, float]:
         """Teacher-forced loss and accuracy per output token (digits and <eos>)."""

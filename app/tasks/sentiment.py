@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache, cached_property
 from importlib import resources
 
@@ -11,6 +12,7 @@ from app.tasks.base import (
     PAD,
     UNK,
     Batch,
+    ExampleSetTask,
     TaskInfo,
     encode,
     last_step_mask,
@@ -37,7 +39,7 @@ def reviews() -> tuple[tuple[str, int], ...]:
     return tuple(pairs)
 
 
-class SentimentTask:
+class SentimentTask(ExampleSetTask):
     """Read a review one word at a time; the loss counts only at its last word."""
 
     info = TaskInfo(
@@ -48,8 +50,6 @@ class SentimentTask:
             "probability of 'positive' after each word shows the model changing its mind."
         ),
         architecture="many_to_one",
-        input_kind="onehot",
-        head="softmax",
         defaults={"embedding_size": 8, "hidden_size": 16, "seq_len": MAX_WORDS},
         fixed_seq_len=MAX_WORDS,
     )
@@ -73,6 +73,16 @@ class SentimentTask:
         return split_every(self.words, 5)
 
     @cached_property
+    def train_examples(self) -> list[int]:  # type: ignore[override]
+        """Indices of the training reviews."""
+        return self._split[0]
+
+    @cached_property
+    def heldout_examples(self) -> list[int]:  # type: ignore[override]
+        """Indices of the held-out reviews."""
+        return self._split[1]
+
+    @cached_property
     def input_vocab(self) -> tuple[str, ...]:
         """<pad>, <unk> and the words of the training split."""
         # Only training words get their own id; a held-out word never seen becomes <unk>.
@@ -83,25 +93,16 @@ class SentimentTask:
     def _encoded(self) -> list[list[int]]:
         return [encode(w, self.input_vocab, unknown=UNK) for w in self.words]
 
-    def _batch(self, indices: list[int] | np.ndarray) -> Batch:
-        chosen = [self._encoded[int(i)] for i in indices]
+    def _batch(self, examples: Sequence[int] | np.ndarray) -> Batch:
+        """Reviews by index, padded at the end."""
+        chosen = [self._encoded[int(i)] for i in examples]
         inputs, _ = pad_columns(chosen, self.seq_len, self.input_vocab.index(PAD))
-        labels = self.labels[np.asarray(indices, dtype=np.int64)]
+        labels = self.labels[np.asarray(examples, dtype=np.int64)]
         # The label is the target at every step, so each step's output can be shown against it,
         # but the loss counts only at the last real word (many-to-one).
         targets = np.repeat(labels[None, :], self.seq_len, axis=0)
         mask = last_step_mask([len(s) for s in chosen], self.seq_len)
         return Batch(inputs=inputs, targets=targets, loss_mask=mask)
-
-    def train_batch(
-        self, rng: np.random.Generator, batch_size: int, seq_len: int, *, cursor: int | None = None
-    ) -> Batch:
-        """Training reviews drawn at random, padded at the end."""
-        return self._batch(rng.choice(self._split[0], size=batch_size))
-
-    def heldout_batch(self, seq_len: int) -> Batch:
-        """Every held-out review once."""
-        return self._batch(self._split[1])
 
     def score(self, batch: Batch, ys: np.ndarray) -> dict[str, float]:
         """Cross-entropy and accuracy of the verdict at each review's last word."""

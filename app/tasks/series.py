@@ -45,7 +45,6 @@ class SineTask(GeneratedTask):
                 f"Read s(t) = {parts} plus noise of std {NOISE_STD:g}, one value per step, "
                 "and predict the clean next value; predictions are drawn against the truth."
             ),
-            architecture="many_to_many",
             input_kind="real",
             head="linear",
             defaults={"seq_len": 40, "hidden_size": 16},

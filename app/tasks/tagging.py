@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from app.tasks.base import PAD, Batch, TaskInfo, encode, pad_columns, split_every, vocabulary
+from app.tasks.base import PAD, Batch, SentenceTask, TaskInfo, encode, split_every, vocabulary
 from app.tasks.metrics import counted, masked_accuracy, score_tokens
 
 TAGS = ("DET", "ADJ", "NOUN", "VERB", "PRON", "AUX", "ADP", "PUNCT")
@@ -69,7 +69,7 @@ def grammar_sentences(count: int = SENTENCES, seed: int = GRAMMAR_SEED) -> list[
     return [list(s) for s in seen]
 
 
-class TaggingTask:
+class TaggingTask(SentenceTask):
     """Tag every word of a sentence with its part of speech."""
 
     info = TaskInfo(
@@ -79,9 +79,6 @@ class TaggingTask:
             "Give every word its part of speech; 'fish' after 'the' is a NOUN, after 'we' "
             "a VERB, so the tag needs the word before."
         ),
-        architecture="many_to_many",
-        input_kind="onehot",
-        head="softmax",
         defaults={"embedding_size": 8, "hidden_size": 16},
     )
 
@@ -91,26 +88,14 @@ class TaggingTask:
         self.output_vocab: tuple[str, ...] = TAGS
         self._words = [encode([w for w, _ in s], self.input_vocab) for s in self.sentences]
         self._tags = [encode([t for _, t in s], TAGS) for s in self.sentences]
-        self._train, self._heldout = split_every(self.sentences, 5)
+        self.train_examples, self.heldout_examples = split_every(self.sentences, 5)
         self.seq_len = max(len(s) for s in self.sentences)
         self.info = replace(type(self).info, fixed_seq_len=self.seq_len)
         self._ambiguous = [self.input_vocab.index(w) for w in (*AMBIGUOUS, "can")]
 
-    def _batch(self, indices: list[int] | np.ndarray) -> Batch:
-        pad_id = self.input_vocab.index(PAD)
-        inputs, mask = pad_columns([self._words[int(i)] for i in indices], self.seq_len, pad_id)
-        targets, _ = pad_columns([self._tags[int(i)] for i in indices], self.seq_len, 0)
-        return Batch(inputs=inputs, targets=targets, loss_mask=mask)
-
-    def train_batch(
-        self, rng: np.random.Generator, batch_size: int, seq_len: int, *, cursor: int | None = None
-    ) -> Batch:
-        """Training sentences drawn at random, padded at the end."""
-        return self._batch(rng.choice(self._train, size=batch_size))
-
-    def heldout_batch(self, seq_len: int) -> Batch:
-        """Every held-out sentence once."""
-        return self._batch(self._heldout)
+    def _pair(self, example: int) -> tuple[list[int], list[int]]:
+        """A sentence's words and their tags."""
+        return self._words[example], self._tags[example]
 
     def score(self, batch: Batch, ys: np.ndarray) -> dict[str, float]:
         """Loss and accuracy per word, and accuracy on the words that are noun or verb."""

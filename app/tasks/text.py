@@ -32,9 +32,6 @@ class CharTextTask:
             name=name,
             title=title,
             summary=summary,
-            architecture="many_to_many",
-            input_kind="onehot",
-            head="softmax",
             defaults={"seq_len": 25, "hidden_size": 100},
         )
 

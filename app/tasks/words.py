@@ -12,7 +12,7 @@ from itertools import product
 
 import numpy as np
 
-from app.tasks.base import PAD, Batch, TaskInfo, encode, pad_columns, split_every, vocabulary
+from app.tasks.base import PAD, Batch, SentenceTask, TaskInfo, encode, split_every, vocabulary
 from app.tasks.metrics import counted, masked_accuracy, score_tokens
 
 SUBJECTS = {  # noun phrase -> the pronoun that refers back to it
@@ -44,7 +44,7 @@ def _sentence(frame: str, subject: str, place: str, action: str) -> list[str]:
     return frame.format(subject=subject, place=place, pronoun=pronoun, action=action).split()
 
 
-class NextWordTask:
+class NextWordTask(SentenceTask):
     """Predict each next word; the lesson's score is the pronoun (and was/were) agreement."""
 
     info = TaskInfo(
@@ -54,9 +54,6 @@ class NextWordTask:
             "Predict the next word of short sentences; after 'and' or ',' the model must "
             "remember whether the subject was a girl, a boy or several kids."
         ),
-        architecture="many_to_many",
-        input_kind="onehot",
-        head="softmax",
         defaults={"embedding_size": 8, "hidden_size": 24},
     )
 
@@ -69,27 +66,15 @@ class NextWordTask:
         self.output_vocab = self.input_vocab
         self._encoded = [encode(s, self.input_vocab) for s in self.sentences]
         # A stride of 5 over the product order holds out a mix of subjects, places and frames.
-        self._train, self._heldout = split_every(self.sentences, 5)
+        self.train_examples, self.heldout_examples = split_every(self.sentences, 5)
         # Steps per sentence: the longest minus one, as the last word is only ever a target.
         self.seq_len = max(len(s) for s in self.sentences) - 1
         self.info = replace(type(self).info, fixed_seq_len=self.seq_len)
 
-    def _batch(self, indices: list[int] | np.ndarray) -> Batch:
-        chosen = [self._encoded[int(i)] for i in indices]
-        pad_id = self.input_vocab.index(PAD)
-        inputs, mask = pad_columns([s[:-1] for s in chosen], self.seq_len, pad_id)
-        targets, _ = pad_columns([s[1:] for s in chosen], self.seq_len, pad_id)
-        return Batch(inputs=inputs, targets=targets, loss_mask=mask)
-
-    def train_batch(
-        self, rng: np.random.Generator, batch_size: int, seq_len: int, *, cursor: int | None = None
-    ) -> Batch:
-        """Training sentences drawn at random, padded to a common length."""
-        return self._batch(rng.choice(self._train, size=batch_size))
-
-    def heldout_batch(self, seq_len: int) -> Batch:
-        """Every held-out sentence once."""
-        return self._batch(self._heldout)
+    def _pair(self, example: int) -> tuple[list[int], list[int]]:
+        """A sentence's words, and the same words one step ahead."""
+        words = self._encoded[example]
+        return words[:-1], words[1:]
 
     def score(self, batch: Batch, ys: np.ndarray) -> dict[str, float]:
         """Loss and accuracy over all words, and the two agreements that need memory.

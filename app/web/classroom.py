@@ -7,23 +7,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, WebSocket
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.websockets import WebSocketDisconnect
 
 from app import __version__
-from app import protocol as p
 from app.web.broker import BROKER_ERRORS
-from app.web.live import (
-    CLOSE_NORMAL,
-    CLOSE_POLICY,
-    LiveConnection,
-    SessionRegistry,
-    origin_allowed,
-    refuse_busy,
-    same_origin,
-)
+from app.web.client import CLOSE_NORMAL
+from app.web.connection import LiveConnection
+from app.web.live import accept, refuse_busy, same_origin, serve
 from app.web.pages import templates
 from app.web.qr import qr_svg
-from app.web.rooms import CODE_PATTERN, Rooms, RoomsFull, closed_frame, join_url, public_base
+from app.web.rooms.notices import closed_data, join_url, public_base
+from app.web.rooms.registry import CODE_PATTERN, Rooms, RoomsFull
 from app.web.settings import Settings
 
 router = APIRouter()
@@ -124,16 +117,13 @@ async def room_qr(request: Request, code: RoomCode) -> Response:
 @router.websocket("/ws/room/{code}")
 async def room_socket(websocket: WebSocket, code: str) -> None:
     """A seat in a room: everyone watches; the token (sent in `join`) makes a teacher."""
-    settings: Settings = websocket.app.state.settings
-    registry: SessionRegistry = websocket.app.state.sessions
-    if not origin_allowed(websocket, settings):
-        await websocket.close(code=CLOSE_POLICY)  # before accept: the handshake gets HTTP 403
+    settings = await accept(websocket)
+    if settings is None:
         return
-    await websocket.accept()
     code = code.upper() if re.fullmatch(CODE_PATTERN, code) else "?"
-    connection = LiveConnection(websocket, None, settings)
+    connection = LiveConnection(websocket, settings)
     try:
-        seat = await _rooms(websocket).seat(code, connection) if code != "?" else None
+        seat = await _rooms(websocket).seat(code, connection.client) if code != "?" else None
     except RoomsFull as exc:
         await refuse_busy(websocket, str(exc))
         return
@@ -141,12 +131,8 @@ async def room_socket(websocket: WebSocket, code: str) -> None:
         await refuse_busy(websocket, UNAVAILABLE)
         return
     if seat is None:
-        await websocket.send_text(p.encode(closed_frame(code, "not_found")).decode())
+        await websocket.send_text(closed_data(code, "not_found"))
         await websocket.close(code=CLOSE_NORMAL, reason="no such room")
         return
-    try:
-        await connection.run()
-    except WebSocketDisconnect:
-        pass
-    finally:
-        registry.remove(connection)  # a student who forked held a session
+    connection.seat = seat
+    await serve(connection)  # a student who forked holds a session, freed here

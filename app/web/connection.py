@@ -1,113 +1,37 @@
-"""Per-connection plumbing: a bounded outbox and a command rate limiter."""
+"""One websocket served: a reader and a writer task, and what the connection's commands drive.
+
+The reader validates each command through the protocol and hands it on: to the connection's own
+session (its Driver), or to its seat in a room (see rooms/seat.py). The writer drains the
+connection's Client, a bounded queue, so a slow client never slows the server or other clients.
+
+The connection owns its client, its driver and its seat; they hold the client, never the
+connection, so a closed connection is freed by reference counting alone.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-# The lanes of an outbox. Replies are never dropped; animation frames are dropped oldest first;
-# a resync is a burst of frames that brings a lagging viewer to the current state at once.
-REPLY, ANIMATION, RESYNC = 0, 1, 2
+from fastapi import WebSocket
+from pydantic import BaseModel
+from starlette.websockets import WebSocketDisconnect
 
+from app import protocol as p
+from app.session import CommandRefused, Session
+from app.web.client import CLOSE_NORMAL, CLOSE_POLICY, Client
+from app.web.driver import Driver
+from app.web.outbox import ClientNotReading
+from app.web.settings import Settings
 
-class ClientNotReading(Exception):
-    """The client let replies pile up past the hard cap; the connection is closed."""
+if TYPE_CHECKING:
+    from app.web.rooms.seat import Seat
 
-
-class Outbox:
-    """Frames waiting to be sent to one client.
-
-    Replies to the client's own commands are never dropped. Animation and progress frames are:
-    past `capacity` of them, the oldest goes, so a slow client sees fewer frames instead of
-    making the server buffer without bound or fall behind.
-
-    A viewer of someone else's run (a room's student) sets `resync`: a function returning the
-    frames that show the run's current state. Then an overflow is coalesced instead: the queued
-    animation is discarded and, when the client reads again, it gets that state as one burst,
-    taken at that moment, and the live frames that follow it.
-    """
-
-    def __init__(self, capacity: int, reply_cap: int = 4096) -> None:
-        self.capacity = capacity
-        self.reply_cap = reply_cap
-        self.resync: Callable[[], list[str]] | None = None
-        self.closing: tuple[int, str] | None = None
-        self._items: deque[tuple[str, int]] = deque()
-        self._droppable = 0
-        self._resync_due = False
-        self._ready = asyncio.Event()
-        self.dropped = 0
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def put(self, data: str, *, droppable: bool) -> None:
-        """Queue one encoded frame."""
-        self._items.append((data, ANIMATION if droppable else REPLY))
-        if droppable:
-            self._droppable += 1
-            if self._droppable > self.capacity:
-                if self.resync is not None:
-                    self.request_resync()
-                else:
-                    self._drop_oldest_droppable()
-        elif self._replies() > self.reply_cap:
-            raise ClientNotReading(f"more than {self.reply_cap} replies unread")
-        self._ready.set()
-
-    def _replies(self) -> int:
-        return len(self._items) - self._droppable
-
-    def _drop_oldest_droppable(self) -> None:
-        for index, (_, lane) in enumerate(self._items):
-            if lane == ANIMATION:
-                del self._items[index]
-                self._droppable -= 1
-                self.dropped += 1
-                return
-
-    def request_resync(self) -> None:
-        """Forget queued animation; the next read starts with the current state (see `resync`)."""
-        kept = [item for item in self._items if item[1] == REPLY]
-        self.dropped += len(self._items) - len(kept)
-        self._items = deque(kept)
-        self._droppable = 0
-        self._resync_due = True
-        self._ready.set()
-
-    def discard_animation(self) -> None:
-        """Forget queued animation and any pending resync (the viewer switches to another run)."""
-        self._items = deque(item for item in self._items if item[1] == REPLY)
-        self._droppable = 0
-        self._resync_due = False
-
-    def close(self, code: int, reason: str) -> None:
-        """Once everything queued is sent, the writer closes the connection."""
-        self.closing = (code, reason)
-        self._ready.set()
-
-    async def get(self) -> str | None:
-        """The next frame to send, waiting for one; None once closing and everything is sent."""
-        while True:
-            if self._resync_due:
-                self._resync_due = False
-                if self.resync is not None:
-                    # Taken now, so it is newer than any animation still queued: drop that.
-                    self._items = deque(item for item in self._items if item[1] == REPLY)
-                    self._droppable = 0
-                    self._items.extend((frame, RESYNC) for frame in self.resync())
-            if self._items:
-                break
-            if self.closing is not None:
-                return None
-            self._ready.clear()
-            await self._ready.wait()
-        data, lane = self._items.popleft()
-        if lane == ANIMATION:
-            self._droppable -= 1
-        return data
+log = logging.getLogger("unroll.live")
 
 
 class RateLimiter:
@@ -128,3 +52,127 @@ class RateLimiter:
             self._tokens -= 1.0
             return True
         return False
+
+
+class LiveConnection:
+    """One browser tab: driving its own session, or seated in a room (a teacher or a student)."""
+
+    def __init__(
+        self, websocket: WebSocket, settings: Settings, session: Session | None = None
+    ) -> None:
+        self.websocket = websocket
+        self.settings = settings
+        self.client = Client(str(websocket.url), settings.send_queue_frames)
+        self.limiter = RateLimiter(settings.max_commands_per_second)
+        self.driver = None if session is None else Driver(session, settings, self.client)
+        self.seat: Seat | None = None
+
+    async def drive(self, session: Session, shown: Iterable[str] = ()) -> None:
+        """Drive `session` privately from now on (a student's fork), after the room's `shown`."""
+        self.seat = None
+        self.client.drop_animation()  # the room's frames still queued are no longer wanted
+        self.driver = Driver(session, self.settings, self.client)
+        await self.driver.greet()
+        for frame in shown:  # the fork's iteration so far, as the room showed it
+            self.client.deliver(frame)
+
+    async def run(self) -> None:
+        """Serve until the client goes away or the connection is closed on purpose."""
+        # Two plain tasks, not a task group: a cancelled child of an anyio task group leaves a
+        # reference cycle through its traceback, which would keep this connection alive.
+        reader = asyncio.create_task(self._read())
+        writer = asyncio.create_task(self._write(reader))
+        try:
+            try:
+                await asyncio.wait([reader])
+            finally:
+                for task in (reader, writer):
+                    task.cancel()
+                await asyncio.wait([reader, writer])
+            await self._fail_if_either_failed(reader, writer)
+        finally:
+            await self._leave()
+
+    async def _fail_if_either_failed(self, *tasks: asyncio.Task[None]) -> None:
+        """Close a client that stopped reading its replies; let any other failure be seen."""
+        for failure in [task.exception() for task in tasks if not task.cancelled()]:
+            if isinstance(failure, ClientNotReading):
+                log.warning("closing a connection: %s", failure)
+                await self._close(CLOSE_POLICY, "client is not reading its replies")
+            elif failure is not None:
+                raise failure
+
+    async def _leave(self) -> None:
+        if self.seat is not None:
+            seat, self.seat = self.seat, None
+            await seat.leave(self.client)
+        if self.driver is not None:
+            await self.driver.stop_job()
+
+    async def _close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
+            await self.websocket.close(code=code, reason=reason)
+
+    async def _write(self, reader: asyncio.Task[None]) -> None:
+        """Send the client's frames; after a close on purpose (or a failure here), stop reading."""
+        client_gone = False
+        try:
+            client_gone = await self._send_until_closing()
+            if not client_gone:  # everything sent: close politely
+                await self._close(*(self.client.closing or (CLOSE_NORMAL, "")))
+        finally:
+            if not client_gone:
+                reader.cancel()
+
+    async def _send_until_closing(self) -> bool:
+        """Send frames until the client is to be closed; true if it went away first."""
+        while (data := await self.client.next_frame()) is not None:
+            try:
+                await self.websocket.send_text(data)
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                return True  # the reader sees the disconnect
+        return False
+
+    async def _read(self) -> None:
+        if self.driver is not None:
+            await self.driver.greet()
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            raw = message.get("text")
+            if raw is None:
+                raw = message.get("bytes") or b""
+            await self._handle_raw(raw)
+
+    async def _handle_raw(self, raw: str | bytes) -> None:
+        settings = self.settings
+        command = p.parse_command(raw, settings.max_message_bytes, settings.max_import_bytes)
+        if isinstance(command, p.Error):
+            self.client.deliver(command)
+            return
+        try:
+            if not self.limiter.allow():
+                rate = f"more than {settings.max_commands_per_second:g} commands per second"
+                raise CommandRefused("rate_limited", f"{rate}; slow down")
+            reply = await self.handle(command)
+        except CommandRefused as refusal:
+            self.client.deliver(refusal.frame(command.id))
+            return
+        except ClientNotReading:
+            raise
+        except Exception:  # the session survives a bug in one command
+            log.exception("command %s failed", command.type)
+            message = f"the server failed to run {command.type}; the session is unchanged"
+            self.client.deliver(CommandRefused("internal", message).frame(command.id))
+            return
+        if reply is not None:
+            self.client.deliver(reply)
+        self.client.deliver(p.Ack(command=command.type, command_id=command.id))
+
+    async def handle(self, command: p.Command) -> BaseModel | None:
+        """A command goes to the room seat if there is one, else to this connection's session."""
+        if self.seat is not None:
+            return await self.seat.handle(command, self)
+        assert self.driver is not None, "a connection has a session or a seat"
+        return await self.driver.run(command)

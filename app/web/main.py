@@ -12,7 +12,8 @@ from app import __version__
 from app.web import api, catalog, classroom, lesson_pages, live, pages
 from app.web.broker import make_broker
 from app.web.paths import asset_dir
-from app.web.rooms import Rooms
+from app.web.rooms.registry import Rooms
+from app.web.sessions import SessionRegistry
 from app.web.settings import Settings, get_settings
 
 
@@ -33,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Unroll", version=__version__, docs_url="/api/docs", redoc_url=None, lifespan=lifespan
     )
     app.state.settings = settings
-    app.state.sessions = live.SessionRegistry(settings.max_sessions)
+    app.state.sessions = SessionRegistry(settings.max_sessions)
     app.state.rooms = Rooms(settings, app.state.sessions, make_broker(settings.redis_url))
     app.include_router(pages.router)
     app.include_router(lesson_pages.router)

@@ -1,49 +1,24 @@
 // What the page knows and wants, in one small store: the run's config as the server last
 // confirmed it, the config the page asks for (the URL's), the limits, the lessons, and the page's
-// own settings (speed, temperature, presenter, embed, hidden areas). The wanted config and the
-// page settings live in the URL, so a shared link opens the exact same run, seed included.
+// own UI state (speed, the selected cell, presenter, embed, hidden areas). The wanted config
+// (temperature included) and the page settings live in the URL, so a shared link opens the
+// exact same run, seed included. Views read it and write UI events to it, never to the stream.
 
-// RunConfig fields and how each is read back from text.
-export const CONFIG_FIELDS = {
-  task: "text",
-  cell: "text",
-  activation: "text",
-  hidden_size: "int",
-  embedding_size: "int",
-  seq_len: "int",
-  batch_size: "int",
-  init: "text",
-  spectral_radius: "number?",
-  init_scale: "number",
-  optimizer: "text",
-  learning_rate: "number",
-  clip_mode: "text",
-  clip_threshold: "number",
-  truncation: "int?",
-  temperature: "number",
-  seed: "int",
-};
+import { Emitter } from "./emitter.js";
+import { CONFIG_FIELDS, isConfigField, parseField } from "./run_config.js";
 
 // Fields the server changes mid-run without a reset (set_hyper).
-export const LIVE_FIELDS = new Set(["learning_rate", "clip_mode", "clip_threshold"]);
+export const LIVE_FIELDS = new Set(["learning_rate", "clip_mode", "clip_threshold", "temperature"]);
 
 const SPEED_DEFAULT = 2;
-
-function parseField(kind, raw) {
-  if (kind === "text") return raw;
-  if (kind.endsWith("?") && (raw === "" || raw === "null" || raw === "none")) return null;
-  const value = Number(raw);
-  if (!Number.isFinite(value)) return undefined;
-  return kind.startsWith("int") ? Math.round(value) : value;
-}
 
 // The run config a URL asks for (only the fields present), typed as the server expects.
 export function configFromUrl(search = location.search) {
   const params = new URLSearchParams(search);
   const config = {};
-  for (const [key, kind] of Object.entries(CONFIG_FIELDS)) {
+  for (const key of CONFIG_FIELDS) {
     if (!params.has(key)) continue;
-    const value = parseField(kind, params.get(key));
+    const value = parseField(key, params.get(key));
     if (value !== undefined) config[key] = value;
   }
   return config;
@@ -62,40 +37,30 @@ export function pageFlags(search = location.search) {
   };
 }
 
-export function differs(current, wanted) {
-  return Object.entries(wanted).some(([key, value]) => key in CONFIG_FIELDS && current[key] !== value);
-}
-
-class Store {
+class Store extends Emitter {
   constructor(values) {
+    super();
     this.values = values;
-    this.listeners = new Map();
   }
 
   get(key) {
     return this.values[key];
   }
 
-  // Change some values; listeners of each changed key (and of "*") hear about it once.
+  // Change some values; one "change" event names the keys that really changed.
   set(changes) {
     const changed = Object.keys(changes).filter((key) => this.values[key] !== changes[key]);
     if (!changed.length) return;
     Object.assign(this.values, changes);
-    const called = new Set();
-    for (const key of [...changed, "*"]) {
-      for (const listener of this.listeners.get(key) ?? []) {
-        if (called.has(listener)) continue;
-        called.add(listener);
-        listener(this.values, changed);
-      }
-    }
+    this.emit("change", changed);
   }
 
-  on(keys, listener) {
-    for (const key of [].concat(keys)) {
-      if (!this.listeners.has(key)) this.listeners.set(key, new Set());
-      this.listeners.get(key).add(listener);
-    }
+  // Call listener(values, changed) once per change touching any of `keys`.
+  watch(keys, listener) {
+    const watched = [].concat(keys);
+    return this.on("change", (changed) => {
+      if (changed.some((key) => watched.includes(key))) listener(this.values, changed);
+    });
   }
 }
 
@@ -103,13 +68,13 @@ const flags = pageFlags();
 
 export const state = new Store({
   config: null, // RunConfig as the server last confirmed it (hello, set_hyper acks)
-  wanted: configFromUrl(), // what the page asks for: the URL's run; reapplied after a reconnect
+  wanted: configFromUrl(), // what the page asks for: the URL's run
   limits: null,
   vocab: [],
   presets: [], // from /api/presets (empty when the server has none)
   tasks: [], // from /api/tasks
   preset: flags.preset, // name of the lesson preset picked, if any
-  temperature: configFromUrl().temperature ?? 1,
+  selected: null, // the time step whose numbers are open (a cell clicked), or null
   speed: flags.speed, // steps per second for play
   presenter: flags.presenter,
   embed: flags.embed,
@@ -128,12 +93,11 @@ export function currentTask() {
 export function writeUrl() {
   const params = new URLSearchParams(location.search);
   const wanted = state.get("wanted");
-  for (const key of Object.keys(CONFIG_FIELDS)) params.delete(key);
+  for (const key of CONFIG_FIELDS) params.delete(key);
   for (const [key, value] of Object.entries(wanted)) {
-    if (!(key in CONFIG_FIELDS) || (key === "task" && value === "pasted")) continue;
+    if (!isConfigField(key) || (key === "task" && value === "pasted")) continue;
     params.set(key, value === null ? "null" : String(value));
   }
-  params.set("temperature", String(state.get("temperature")));
   const preset = state.get("preset");
   if (preset) params.set("preset", preset);
   else params.delete("preset");
@@ -145,4 +109,4 @@ export function writeUrl() {
   history.replaceState(null, "", `${location.pathname}?${params}`);
 }
 
-state.on(["wanted", "temperature", "preset", "speed", "presenter"], writeUrl);
+state.watch(["wanted", "preset", "speed", "presenter"], writeUrl);

@@ -68,7 +68,7 @@ export function draw(element, traces, overrides) {
 }
 
 // Presenter mode changes the type size: redraw every chart's latest state in the new theme.
-state.on("presenter", () => {
+state.watch("presenter", () => {
   for (const [element, [traces, overrides]] of drawn) {
     if (!element.isConnected) drawn.delete(element);
     else window.Plotly.react(element, traces, layout(overrides), PLOT_CONFIG);

@@ -42,6 +42,15 @@ export const FRAME_TYPES = [
   "ack",
 ];
 
+// Frames that answer one command of the sender's (frame type -> command type): a request for
+// that command resolves with the frame.
+export const REPLY_FRAMES = { export: "export" };
+
+// Whether a run config differs from the fields a page wants (only those fields are compared).
+export function configDiffers(current, wanted) {
+  return Object.entries(wanted).some(([key, value]) => current[key] !== value);
+}
+
 const NON_FINITE = { NaN: NaN, Infinity: Infinity, "-Infinity": -Infinity };
 
 function revive(_key, value) {

@@ -8,8 +8,9 @@ import * as unrolled from "./views/unrolled.js";
 
 const VIEWS = { status, unrolled, "step-loss": stepLoss, transport };
 
+// The room's run lives on in the room: after a reconnect the page follows it, never restores.
 export function roomStream(code) {
-  return new Stream(streamUrl(`/ws/room/${encodeURIComponent(code)}`));
+  return new Stream(streamUrl(`/ws/room/${encodeURIComponent(code)}`), { restore: false });
 }
 
 // Mount each named view on its elements (inside `root`), as main.js does for the playground.
@@ -25,13 +26,11 @@ export function mountControls(element, stream) {
   transport.mount(element, stream);
 }
 
-// The room is over: stop the stream's automatic reconnect (it would only find the room gone).
-// Stream has no close() of its own; it ignores the close of a socket it no longer holds.
-export function stopStream(stream, detail) {
-  const socket = stream.socket;
-  stream.socket = null;
-  socket?.close();
-  stream.setStatus("ended", detail);
+// A refused room command's message (a lost connection says so in the status badge instead).
+export function showRefusal(element) {
+  return (error) => {
+    if (error.code !== "closed") element.textContent = error.message;
+  };
 }
 
 export function plural(n, word) {

@@ -1,6 +1,6 @@
 // A student's page: follow the teacher's run read-only; fork it to drive a private copy.
 
-import { mountControls, mountViews, roomStream, stopStream } from "./room_common.js";
+import { mountControls, mountViews, roomStream, showRefusal } from "./room_common.js";
 
 const banner = document.querySelector("[data-room=student]");
 const code = banner.dataset.code;
@@ -22,21 +22,8 @@ stream.on("room", (frame) => {
   controls.hidden = true;
   message.textContent = "";
 });
-stream.on("ack", (frame) => {
-  if (frame.command !== "fork") return;
-  banner.dataset.mode = "forked";
-  state.textContent = `your own copy, forked from room ${code}: the controls are yours`;
-  forkButton.hidden = true;
-  controls.hidden = false;
-});
-stream.on("error", (frame) => {
-  if (frame.command === "fork") {
-    forkButton.disabled = false;
-    message.textContent = frame.message;
-  }
-});
 stream.on("room_closed", (frame) => {
-  stopStream(stream, frame.message);
+  stream.close(frame.message); // the room is gone: no reconnecting to it
   banner.dataset.mode = "closed";
   state.textContent = "the room is over";
   forkButton.disabled = true;
@@ -48,7 +35,18 @@ forkButton.addEventListener("click", () => {
     controlsMounted = true;
   }
   forkButton.disabled = true;
-  stream.send("fork");
+  stream.request("fork").then(
+    () => {
+      banner.dataset.mode = "forked";
+      state.textContent = `your own copy, forked from room ${code}: the controls are yours`;
+      forkButton.hidden = true;
+      controls.hidden = false;
+    },
+    (error) => {
+      forkButton.disabled = false;
+      showRefusal(message)(error);
+    },
+  );
 });
 
 stream.connect();

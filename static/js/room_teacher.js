@@ -1,6 +1,6 @@
 // The teacher's page: take control of the room with its token, drive the run, watch the count.
 
-import { mountViews, plural, roomStream, stopStream } from "./room_common.js";
+import { mountViews, plural, roomStream, showRefusal } from "./room_common.js";
 
 const card = document.querySelector("[data-room=teacher]");
 const code = card.dataset.code;
@@ -23,7 +23,7 @@ const stream = roomStream(code);
 mountViews(stream, ["status", "unrolled", "step-loss", "transport"]);
 
 stream.on("status", ({ status }) => {
-  if (status === "open" && token) stream.send("join", { token });
+  if (status === "open" && token) stream.request("join", { token }).catch(showRefusal(message));
   endButton.disabled = status !== "open";
 });
 stream.on("room", (frame) => {
@@ -32,18 +32,15 @@ stream.on("room", (frame) => {
   students.textContent = frame.students;
   studentsLabel.textContent = plural(frame.students, "student");
 });
-stream.on("error", (frame) => {
-  if (frame.command === "join" || frame.command === "end_room") message.textContent = frame.message;
-});
 stream.on("room_closed", (frame) => {
-  stopStream(stream, frame.message);
+  stream.close(frame.message); // the room is gone: no reconnecting to it
   card.dataset.state = "closed";
   endButton.disabled = true;
   const ended = frame.reason === "ended" ? `You ended room ${code}.` : frame.message;
   message.textContent = `${ended} Start a new one from /room.`;
   sessionStorage.removeItem(storageKey);
 });
-endButton.addEventListener("click", () => stream.send("end_room"));
+endButton.addEventListener("click", () => stream.request("end_room").catch(showRefusal(message)));
 
 stream.connect();
 window.unroll = { stream }; // for the browser tests and the curious

@@ -1,10 +1,11 @@
 // Keeps page_state in step with the live stream: each hello sets the confirmed config, limits
-// and vocabulary; the first hello of every connection is compared with the config the page
-// wants (a shared link, or the run before a reconnect) and, if they differ, the page asks the
-// server for it with one configure. Also loads the lesson presets and tasks, if the server has
-// them (it may not: the picker then shows only the current task).
+// and vocabulary. The page's first hello is compared with the run its link asks for and, if they
+// differ, the page asks the server for it with one configure; after a reconnect the stream puts
+// the run back itself (see Stream.restore). Also loads the lesson presets and tasks, if the
+// server has them (it may not: the picker then shows only the current task).
 
-import { differs, state } from "./page_state.js";
+import { state } from "./page_state.js";
+import { configDiffers } from "./protocol.js";
 
 async function fetchList(url) {
   try {
@@ -29,40 +30,35 @@ async function openingRun(presets) {
 }
 
 export function followRun(stream) {
-  let fresh = true; // the next hello is the first of a connection
-  let configureId = null;
+  let opening = true; // the page's first hello: the link's run is still to be asked for
   const presets = fetchList("/api/presets");
   presets.then((list) => state.set({ presets: list }));
+  // The run this page is showing is the one it asked for; the URL follows it from now on.
+  const settle = (config) => state.set({ wanted: config, settled: true });
+  // A refused configure: go on with the server's run (the settings view says why). A lost
+  // connection is no refusal: the stream asks again once it is back.
+  const refused = (error) => error.code !== "closed" && settle(state.get("config"));
 
   stream.on("status", ({ status }) => {
-    if (status !== "open") {
-      fresh = true;
-      state.set({ job: null, settled: false });
-    }
+    if (status !== "open") state.set({ job: null, settled: false });
   });
 
   stream.on("hello", async (frame) => {
     state.set({ config: frame.config, limits: frame.limits, vocab: frame.vocab, job: null });
-    if (fresh) {
-      fresh = false;
+    if (stream.restoring) {
+      // A fresh session after a reconnect: the stream is asking for ours; its hello follows.
+      stream.restoring.catch(refused);
+      return;
+    }
+    if (opening) {
       const wanted = { ...frame.config, ...(await openingRun(presets)) };
-      if (differs(frame.config, wanted)) {
-        if (wanted.temperature !== undefined) state.set({ temperature: wanted.temperature });
-        configureId = stream.send("configure", { config: wanted });
+      opening = false;
+      if (configDiffers(frame.config, wanted)) {
+        stream.request("configure", { config: wanted }).catch(refused);
         return;
       }
     }
-    state.set({ wanted: { ...frame.config, temperature: state.get("temperature") }, settled: true });
-  });
-
-  stream.on("error", (frame) => {
-    // The link asked for a run the server refuses: go on with the server's, and say so (the
-    // settings view shows the message next to the field).
-    if (frame.command_id !== null && frame.command_id === configureId) {
-      configureId = null;
-      const config = state.get("config");
-      if (config) state.set({ wanted: { ...config, temperature: state.get("temperature") }, settled: true });
-    }
+    settle(frame.config);
   });
 
   fetchList("/api/tasks").then((tasks) => state.set({ tasks }));

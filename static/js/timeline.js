@@ -5,6 +5,11 @@
 // When an iteration ends (update), its picture stays up until the next one really starts (its
 // first forward step, or training): the server announces the next sequence at once, but a class
 // wants to look at the finished iteration first.
+//
+// Events: the frames it shows, "status" (the live stream's), and "change" (itself) whenever its
+// frames or position change.
+
+import { Emitter } from "./emitter.js";
 
 const RECORDED = new Set(["forward", "backward", "update"]);
 const STEPPING = new Set([
@@ -12,11 +17,10 @@ const STEPPING = new Set([
   "configure", "import",
 ]);
 
-export class Timeline {
+export class Timeline extends Emitter {
   constructor(live) {
+    super();
     this.live = live;
-    this.handlers = new Map();
-    this.listeners = new Set();
     this.opening = null; // the hello or sequence frame that started the iteration shown
     this.frames = []; // forward, backward and update frames of that iteration, in order
     this.position = null; // null: live; else how many of `frames` are shown
@@ -25,20 +29,10 @@ export class Timeline {
     live.on("status", (status) => this.emit("status", status));
   }
 
-  on(type, handler) {
-    if (!this.handlers.has(type)) this.handlers.set(type, new Set());
-    this.handlers.get(type).add(handler);
-    return () => this.handlers.get(type).delete(handler);
-  }
-
-  emit(type, payload) {
-    for (const handler of this.handlers.get(type) ?? []) handler(payload);
-  }
-
   // Commands go to the live stream; one that moves the run brings the view back to live.
-  send(type, fields) {
+  request(type, fields) {
     if (this.position !== null && STEPPING.has(type)) this.seek(null);
-    return this.live.send(type, fields);
+    return this.live.request(type, fields);
   }
 
   get status() {
@@ -63,13 +57,8 @@ export class Timeline {
     return this.next !== null;
   }
 
-  onChange(listener) {
-    this.listeners.add(listener);
-    listener(this);
-  }
-
   changed() {
-    for (const listener of this.listeners) listener(this);
+    this.emit("change", this);
   }
 
   receive(frame) {

@@ -42,8 +42,10 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser: object) -> Iterator[object]:
+def page(browser: object, live_server: object) -> Iterator[object]:
     """A fresh page that records console errors; the test fails if any appear."""
+    # Set up after the live server, so closed before it stops: a page left open would try to
+    # reconnect to a port nobody listens on any more, and log that as an error.
     context = browser.new_context(viewport={"width": 1280, "height": 720})  # type: ignore[attr-defined]
     page = context.new_page()
     errors: list[str] = []

@@ -47,6 +47,28 @@ def wait_frame(page: Any, kind: str, count: int = 1, where: str = "true") -> dic
     return result
 
 
+def request(page: Any, kind: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Send a command as the page does and wait for its answer (the ack, or its reply frame)."""
+    result: dict[str, Any] = page.evaluate(
+        "([kind, fields]) => window.unroll.stream.request(kind, fields)", [kind, fields or {}]
+    )
+    return result
+
+
+def wait_drawn(page: Any) -> None:
+    """Wait until every view has drawn the frames received so far (no render left to do)."""
+    page.wait_for_function("window.unroll.frameStats.pending === 0")
+
+
+def wait_charts_fitted(page: Any) -> None:
+    """Wait until every chart on screen has the width of its place (Plotly refits on resize)."""
+    page.wait_for_function(
+        """[...document.querySelectorAll('.js-plotly-plot')]
+             .filter((plot) => plot.offsetParent !== null && plot._fullLayout)
+             .every((plot) => Math.abs(plot._fullLayout.width - plot.clientWidth) < 2)"""
+    )
+
+
 def config(page: Any) -> dict[str, Any]:
     """The run config the server last confirmed."""
     result: dict[str, Any] = page.evaluate("window.unroll.state.get('config')")
@@ -80,6 +102,7 @@ def shoot(page: Any, name: str, *, full_page: bool = False) -> None:
         height = page.evaluate("document.documentElement.scrollHeight")
         page.set_viewport_size({"width": viewport["width"], "height": height})
         page.evaluate("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
-    page.wait_for_function("window.unroll.frameStats.pending === 0")
+    wait_charts_fitted(page)
+    wait_drawn(page)
     screenshot(page, name, full_page=full_page)
     page.set_viewport_size(viewport)

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def open_page(browser: Any) -> Iterator[Callable[[], Any]]:
+def open_page(browser: Any, live_server: LiveServer) -> Iterator[Callable[[], Any]]:
     """Pages like the `page` fixture's (1280×720, failing on console errors), one per person."""
     opened: list[tuple[Any, list[str]]] = []
 

@@ -33,7 +33,7 @@ def test_four_live_diagrams_show_where_inputs_outputs_and_context_go(
 
     # They play on their own: steps light up in every diagram.
     for architecture in ARCHITECTURES:
-        page.wait_for_selector(f"{CARD.format(architecture)} .step.done", timeout=10_000)
+        page.wait_for_selector(f"{CARD.format(architecture)} .step.done")
 
     melody = CARD.format("one_to_many")  # one seed note in, an output at every step
     assert count(page, f"{melody} .input:not(.none)") == 1
@@ -55,7 +55,7 @@ def test_four_live_diagrams_show_where_inputs_outputs_and_context_go(
               .length"""
     )
     assert encoder_outputs == 0
-    page.wait_for_selector(f"{numbers} .context .strip rect", timeout=10_000)  # c, drawn live
+    page.wait_for_selector(f"{numbers} .context .strip rect")  # c, drawn live
     screenshot(page, "gallery")
 
 
@@ -71,16 +71,11 @@ def test_each_diagram_is_driven_by_its_own_controls(page, live_server: LiveServe
     numbers = CARD.format("encoder_decoder")
     page.click(f"{numbers} [data-action=train]")
     page.wait_for_function(
-        f"document.querySelector('{numbers} [data-role=readout]').textContent.includes('accuracy')",
-        timeout=20_000,
+        f"document.querySelector('{numbers} [data-role=readout]').textContent.includes('accuracy')"
     )
-    page.wait_for_function(
-        f"!document.querySelector('{numbers} [data-action=train]').disabled", timeout=20_000
-    )
+    page.wait_for_function(f"!document.querySelector('{numbers} [data-action=train]').disabled")
     page.click(f"{numbers} [data-action=play]")
     page.click(f"{numbers} [data-action=focus]")
     assert page.locator(melody).is_hidden()
-    page.wait_for_function(
-        f"document.querySelectorAll('{numbers} .output.right').length >= 3", timeout=20_000
-    )
+    page.wait_for_function(f"document.querySelectorAll('{numbers} .output.right').length >= 3")
     screenshot(page, "gallery-encoder-decoder")

@@ -24,10 +24,8 @@ def wait_ready(page) -> None:
     page.wait_for_function(f"document.querySelector('{CARD}').dataset.ready === 'true'")
 
 
-def wait_done(page, timeout: float = 10_000) -> None:
-    page.wait_for_function(
-        f"document.querySelector('{CARD}').dataset.done === 'true'", timeout=timeout
-    )
+def wait_done(page) -> None:
+    page.wait_for_function(f"document.querySelector('{CARD}').dataset.done === 'true'")
 
 
 def card_name(page) -> str:
@@ -44,9 +42,7 @@ def slide(page, rho: float) -> None:
 
 
 def wait_steps_done(page, count: int) -> None:
-    page.wait_for_function(
-        f"document.querySelectorAll('.unrolled .step.done').length === {count}", timeout=10_000
-    )
+    page.wait_for_function(f"document.querySelectorAll('.unrolled .step.done').length === {count}")
 
 
 def test_the_first_cards_step_forward_score_the_loss_and_walk_back(
@@ -133,8 +129,7 @@ def test_clipping_card_needs_a_clipped_update(page, live_server: LiveServer) -> 
     assert card_name(page) == "clipping"
     page.click("[data-extra='train 20 updates']")
     page.wait_for_function(
-        "document.querySelector('[data-role=live]').textContent.includes('update 20')",
-        timeout=15_000,
+        "document.querySelector('[data-role=live]').textContent.includes('update 20')"
     )
     assert page.get_attribute(CARD, "data-done") == "false"  # unclipped updates do not count
     page.click("[data-extra='clip by norm']")
@@ -154,10 +149,9 @@ def test_lstm_card_compares_the_cells_on_the_same_sequences(page, live_server: L
     page.click("[data-pane=cells] [data-action=train-cells]")
     page.wait_for_function(
         "[...document.querySelectorAll('[data-pane=cells] [data-role=cell-note]')]"
-        ".every((n) => n.textContent.includes('held-out MSE'))",
-        timeout=20_000,
+        ".every((n) => n.textContent.includes('held-out MSE'))"
     )
     page.click("[data-pane=cells] [data-action=pause-cells]")
-    wait_done(page, timeout=20_000)
+    wait_done(page)
     assert "LSTM" in page.locator("[data-role=live]").inner_text()
     screenshot(page, "lessons-8-lstm")

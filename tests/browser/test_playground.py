@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.browser.helpers import frames, open_playground, shoot, wait_frame
@@ -125,3 +127,52 @@ def test_every_lesson_text_renders(page, live_server: LiveServer) -> None:
     page.click(".lesson-strip button.link")
     page.wait_for_selector("dialog.lesson-text[open] table td")  # the lesson's table, as a table
     page.keyboard.press("Escape")
+
+
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _near(text: str, value: float, digits: int) -> bool:
+    """Whether `text` is `value` written with exactly `digits` decimals."""
+    return (
+        bool(re.fullmatch(rf"-?\d+\.\d{{{digits}}}", text))
+        and abs(float(text) - value) <= 0.5 * 10**-digits + 1e-6
+    )
+
+
+def test_real_valued_inputs_and_targets_are_drawn_from_their_vectors(
+    page, live_server: LiveServer
+) -> None:
+    open_playground(page, live_server.http, "?preset=sine")
+    opening = page.evaluate("window.unroll.timeline.opening")
+    inputs, targets = opening["input_values"], opening["target_values"]
+    T = len(inputs)
+    assert opening["tokens"] == [""] * T and opening["targets"] == [""] * T  # no numbers as text
+    assert len(inputs[0]) == 1 and len(targets[-1]) == 1
+    digits = 2 if page.get_attribute(".unrolled svg", "data-mode") == "full" else 1
+    for t in (0, T - 1):  # x_t under each cell, formatted by the page
+        label = page.locator(f".unrolled .step[data-t='{t}'] .in-token")
+        shown = label.evaluate("(text) => text.firstChild.textContent")
+        assert _near(shown, inputs[t][0], digits), (shown, inputs[t])
+        title = label.locator("title").text_content()
+        name, value = title.split(" = ")
+        assert name == "x" + str(t).translate(SUBSCRIPTS) and _near(value, inputs[t][0], 2)
+
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    forward = wait_frame(page, "forward", count=2)
+    assert forward["input_token"] == "" and forward["target_token"] == ""
+    assert forward["x"] == pytest.approx(inputs[1], abs=1e-6)
+    page.click(".unrolled .step[data-t='1']")
+    detail = page.locator("[data-view=cell-detail]")
+    detail.wait_for(state="visible")
+    x_text = re.search(r"x₁ = \[([^\]]+)\]", detail.inner_text())
+    assert x_text and _near(x_text.group(1), forward["x"][0], 2)
+    header = re.search(r"input “([^”]+)”", detail.inner_text())
+    assert header and _near(header.group(1), forward["x"][0], 2)
+    caption = page.locator("[data-view=outputs] .caption")
+    page.wait_for_function(
+        "document.querySelector('[data-view=outputs] .caption').textContent.startsWith('t = 1:')"
+    )
+    truth = re.search(r"truth (-?\d+\.\d+)", caption.inner_text())
+    assert truth and _near(truth.group(1), forward["target_value"][0], 3)

@@ -11,8 +11,10 @@ from tests.browser.helpers import (
     config,
     frames,
     open_playground,
+    request,
     sent,
     set_knob,
+    wait_drawn,
     wait_frame,
 )
 from tests.conftest import LiveServer
@@ -28,9 +30,7 @@ def configured(page, field: str, value: object) -> dict:
 
 def exported_config(page) -> dict:
     """What the server's session really holds: ask it for an export."""
-    clear_recording(page)
-    page.evaluate("window.unroll.stream.send('export')")
-    return wait_frame(page, "export")["state"]["config"]
+    return request(page, "export")["state"]["config"]
 
 
 def test_every_knob_changes_the_run(page, live_server: LiveServer) -> None:
@@ -83,11 +83,17 @@ def test_every_knob_changes_the_run(page, live_server: LiveServer) -> None:
     )
     assert page.evaluate("window.unroll.state.get('config').learning_rate") == 0.01
 
-    # Temperature is the sampler's: the next sample uses it.
+    # Temperature is the run's (set_hyper, no restart); the next sample uses it.
     set_knob(page, "[data-view=settings] [name=temperature]", -0.5)
+    wait_frame(page, "ack", count=4, where="f.command === 'set_hyper'")
+    assert sent(page, "set_hyper")[-1]["temperature"] == 0.32
+    assert len(frames(page, "hello")) == hellos
+    assert exported_config(page)["temperature"] == 0.32
+    assert "temperature=0.32" in page.url
     page.fill("[data-view=sample] [name=prime]", "the ")
     page.click("button[data-command=sample]")
     sample = wait_frame(page, "sample")
+    assert "temperature" not in sent(page, "sample")[-1]  # the run's own, on the server
     assert sample["temperature"] == pytest.approx(0.32)
     assert sample["prime"] == "the "
     page.wait_for_selector("[data-role=sample-text]:has-text('temperature 0.32')")
@@ -101,15 +107,18 @@ def test_every_knob_changes_the_run(page, live_server: LiveServer) -> None:
 
     # Speed and play: the play command carries the speed.
     set_knob(page, "[data-view=transport] [name=speed]", 1)  # log slider: 10 steps/s
+    clear_recording(page)  # count this run's steps only
     page.click("button[data-role=play]")
     wait_frame(page, "forward", count=3)
     assert sent(page, "play")[-1]["steps_per_second"] == 10
     page.click("button[data-role=play]")  # pause
     wait_frame(page, "ack", where="f.command === 'pause'")
+    wait_drawn(page)  # every frame before the pause's ack is drawn
 
     # The timeline replays steps already computed, without asking the server.
-    done = page.locator(".unrolled .step.done").count()
+    done = page.evaluate("window.unroll.timeline.frames.filter((f) => f.type === 'forward').length")
     assert done >= 3
+    assert page.locator(".unrolled .step.done").count() == done
     set_knob(page, "[data-view=transport] [name=timeline]", 1)
     page.wait_for_function("document.querySelectorAll('.unrolled .step.done').length === 1")
     assert "(1/" in page.locator("[data-role=timeline-value]").inner_text()
@@ -142,7 +151,7 @@ def test_keyboard_shortcuts(page, live_server: LiveServer) -> None:
     page.keyboard.press("t")  # train continuously
     wait_frame(page, "progress", count=2)
     page.keyboard.press("t")  # stop
-    wait_frame(page, "ack", where="f.command === 'pause'")
+    wait_frame(page, "ack", count=2, where="f.command === 'pause'")
     page.locator("[data-view=training]").scroll_into_view_if_needed()
     page.wait_for_function(
         "Number(document.querySelector('[data-view=training] .stats dd')?.textContent) > 2"

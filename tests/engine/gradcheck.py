@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from app.engine import Forward, InitSpec, ModelSpec, init_params
-from app.engine.architectures import last_step_mask, shifted_inputs
+from app.tasks.base import last_step_mask
 
 Array = np.ndarray
 
@@ -113,7 +113,7 @@ def make_case(
         first = (
             rng.integers(0, V, (1, B)) if input_kind != "real" else rng.standard_normal((1, B, D))
         )
-        inputs = shifted_inputs(first, targets)  # teacher forcing: fed the previous output
+        inputs = np.concatenate([first, targets[:-1]])  # teacher forcing: the previous output
     else:
         inputs = (
             rng.integers(0, V, (T, B)) if input_kind != "real" else rng.standard_normal((T, B, D))

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from app.engine import Backward, Forward, loss_and_grads
+from app.engine import Backward, Forward, Sequences, loss_and_grads
 from app.engine.heads import head_forward
 from tests.engine.gradcheck import (
     CELLS,
@@ -25,15 +25,8 @@ from tests.engine.gradcheck import (
 
 def fast(case: Case, truncation: int | None = None) -> tuple[float, dict[str, np.ndarray]]:
     """loss_and_grads on a case."""
-    loss, grads, _ = loss_and_grads(
-        case.params,
-        case.spec,
-        case.inputs,
-        case.targets,
-        h0=case.h0,
-        loss_mask=case.mask,
-        truncation=truncation,
-    )
+    data = Sequences(case.inputs, case.targets, case.mask)
+    loss, grads, _ = loss_and_grads(case.params, case.spec, data, h0=case.h0, truncation=truncation)
     return loss, grads
 
 
@@ -190,7 +183,8 @@ def test_float32_gradients_agree_with_float64() -> None:
     _, g64 = fast(case)
     spec32 = type(case.spec)(**{**case.spec.__dict__, "dtype": "float32"})
     params32 = {name: p.astype(np.float32) for name, p in case.params.items()}
-    _, g32, h32 = loss_and_grads(params32, spec32, case.inputs, case.targets, loss_mask=case.mask)
+    data = Sequences(case.inputs, case.targets, case.mask)
+    _, g32, h32 = loss_and_grads(params32, spec32, data)
     assert h32.dtype == np.float32
     for name in g64:
         assert g32[name].dtype == np.float32

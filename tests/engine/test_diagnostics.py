@@ -13,11 +13,12 @@ from app.engine import (
     gradient_flow,
     init_params,
     jacobian_norms,
-    jacobians,
     spectrum,
 )
+from app.engine.diagnostics import jacobians_of
 from app.engine.heads import head_forward
 from app.engine.params import orthogonal
+from app.engine.unroll import build_model
 from tests.engine.gradcheck import CELLS, Case, make_case, numerical_gradient, state_after
 
 
@@ -67,7 +68,7 @@ def test_gradient_flow_entries_match_finite_differences(cell: str) -> None:
 def test_jacobians_match_finite_differences_and_their_norms_the_svd(cell: str) -> None:
     case = make_case(cell, "real", "linear", "stateful", T=4, B=2)
     trace = Forward(case.params, case.spec, case.inputs, case.targets, h0=case.h0).run()
-    J = jacobians(trace, case.params, case.spec)
+    J = jacobians_of(build_model(case.params, case.spec), trace.tape)  # what the norms come from
     H = case.spec.hidden_size
     for t in range(4):
         prev = case.h0 if t == 0 else state_after(trace, t - 1)

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from app.engine import Forward, InitSpec, ModelSpec, init_params, loss_and_grads
+from app.engine import Forward, InitSpec, ModelSpec, Sequences, init_params, loss_and_grads
 from tests.engine.gradcheck import CELLS, HEADS, INPUT_KINDS, Case, make_case
 
 
@@ -102,9 +102,8 @@ def test_forward_matches_direct_float64_evaluation(
     assert trace.total_loss == pytest.approx(ref["losses"].sum() / B, rel=1e-12)
     if cell == "lstm":
         np.testing.assert_allclose(trace.gates["c"], ref["cs"], rtol=1e-12, atol=1e-14)
-    fast_loss, _, state = loss_and_grads(
-        case.params, case.spec, case.inputs, case.targets, h0=case.h0
-    )
+    data = Sequences(case.inputs, case.targets)
+    fast_loss, _, state = loss_and_grads(case.params, case.spec, data, h0=case.h0)
     assert fast_loss == pytest.approx(trace.total_loss, rel=1e-13)
     np.testing.assert_allclose(state, trace.state, rtol=1e-13)
 
@@ -144,7 +143,8 @@ def test_gates_and_inputs_per_cell(cell: str, names: set[str]) -> None:
 def test_carrying_the_state_across_chunks_equals_one_long_sequence(cell: str) -> None:
     case = make_case(cell, "onehot", "softmax", T=8)
     whole = Forward(case.params, case.spec, case.inputs, case.targets).run()
-    loss1, _, carried = loss_and_grads(case.params, case.spec, case.inputs[:5], case.targets[:5])
+    first = Sequences(case.inputs[:5], case.targets[:5])
+    loss1, _, carried = loss_and_grads(case.params, case.spec, first)
     second = Forward(case.params, case.spec, case.inputs[5:], case.targets[5:], h0=carried).run()
     np.testing.assert_allclose(second.hs, whole.hs[5:], rtol=1e-13)
     assert loss1 + second.total_loss == pytest.approx(whole.total_loss, rel=1e-13)
@@ -164,11 +164,11 @@ def test_padding_changes_nothing_in_many_to_one(cell: str) -> None:
     mask = np.zeros((T, 3))
     for b, n in enumerate(lengths):
         targets[n - 1, b], mask[n - 1, b] = labels[b], 1.0
-    loss, grads, _ = loss_and_grads(params, spec, inputs, targets, loss_mask=mask)
+    loss, grads, _ = loss_and_grads(params, spec, Sequences(inputs, targets, mask))
     scrambled = inputs.copy()
     for b, n in enumerate(lengths):
         scrambled[n:, b] = rng.integers(0, 6, T - n)
-    loss2, grads2, _ = loss_and_grads(params, spec, scrambled, targets, loss_mask=mask)
+    loss2, grads2, _ = loss_and_grads(params, spec, Sequences(scrambled, targets, mask))
     assert loss2 == loss
     for name in grads:
         np.testing.assert_array_equal(grads2[name], grads[name])
@@ -177,9 +177,7 @@ def test_padding_changes_nothing_in_many_to_one(cell: str) -> None:
         loss_and_grads(
             params,
             spec,
-            inputs[:n, b : b + 1],
-            np.full((n, 1), labels[b]),
-            loss_mask=np.eye(n)[-1][:, None],
+            Sequences(inputs[:n, b : b + 1], np.full((n, 1), labels[b]), np.eye(n)[-1][:, None]),
         )
         for b, n in enumerate(lengths)
     ]
@@ -192,7 +190,8 @@ def test_log_softmax_is_stable_for_huge_logits() -> None:
     spec = ModelSpec(input_size=3, hidden_size=2, output_size=3)
     params = init_params(spec, InitSpec(), np.random.default_rng(0))
     params["b_y"][:] = [1e4, -1e4, 0.0]
-    loss, grads, _ = loss_and_grads(params, spec, np.zeros((2, 1), int), np.ones((2, 1), int))
+    data = Sequences(np.zeros((2, 1), int), np.ones((2, 1), int))
+    loss, grads, _ = loss_and_grads(params, spec, data)
     assert loss == pytest.approx(2 * 2e4, rel=1e-6)  # -log p = 2e4 up to W_hy h
     assert all(np.isfinite(g).all() for g in grads.values())
 

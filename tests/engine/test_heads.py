@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.engine import log_softmax, softmax
+from app.engine import softmax
 from app.engine.heads import head_backward, head_forward
 
 
-def test_log_softmax_is_stable_and_normalised() -> None:
+def test_softmax_and_cross_entropy_are_stable_and_normalised() -> None:
     z = np.array([[1000.0, 1001.0, -1000.0], [0.0, 0.0, 0.0]])
-    lp = log_softmax(z)
-    assert np.isfinite(lp).all()
-    np.testing.assert_allclose(np.exp(lp).sum(axis=-1), 1.0)
-    np.testing.assert_allclose(lp[1], np.log(1 / 3))
-    np.testing.assert_allclose(softmax(z), np.exp(lp))
+    p = softmax(z)
+    np.testing.assert_allclose(p.sum(axis=-1), 1.0)
+    np.testing.assert_allclose(p[0], [1 / (1 + np.e), np.e / (1 + np.e), 0.0])
+    np.testing.assert_allclose(p[1], 1 / 3)
+    y, losses = head_forward("softmax", z, np.array([2, 0]), None)
+    np.testing.assert_array_equal(y, p)
+    np.testing.assert_allclose(losses, [2001.0 + np.log1p(np.exp(-1.0)), np.log(3)])
 
 
 def test_head_losses_and_gradients() -> None:

@@ -1,11 +1,11 @@
-"""Sampling: greedy, temperature, top-k, seeded reproducibility and real-valued rollouts."""
+"""Sampling: greedy, temperature, top-k and seeded reproducibility."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from app.engine import InitSpec, ModelSpec, choose, generate, init_params, rollout, sample
+from app.engine import InitSpec, ModelSpec, choose, generate, init_params, sample
 from app.engine.heads import softmax
 
 
@@ -50,15 +50,3 @@ def test_same_seed_same_sample_and_greedy_is_the_argmax_chain(cell: str) -> None
     assert out.state.shape == (1, spec.state_size)
     stopped = generate(params, spec, None, 2, 8, None, greedy=True, stop_token=out.tokens[2])
     assert stopped.tokens == out.tokens[: stopped.tokens.index(out.tokens[2]) + 1]
-
-
-def test_rollout_feeds_back_its_own_prediction() -> None:
-    spec = ModelSpec(input_kind="real", input_size=2, hidden_size=4, output_size=2, head="linear")
-    params = init_params(spec, InitSpec(scale=0.5), np.random.default_rng(0))
-    ys = rollout(params, spec, None, np.array([1.0, -1.0]), 5)
-    h = np.zeros(4)
-    x = np.array([1.0, -1.0])
-    for t in range(5):
-        h = np.tanh(params["W_xh"] @ x + params["W_hh"] @ h + params["b_h"])
-        x = params["W_hy"] @ h + params["b_y"]
-        np.testing.assert_allclose(ys[t], x, rtol=1e-12)

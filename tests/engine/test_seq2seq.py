@@ -8,14 +8,12 @@ import numpy as np
 import pytest
 
 from app.engine import (
+    EncoderDecoder,
     InitSpec,
-    Seq2SeqBackward,
-    Seq2SeqForward,
     Seq2SeqSpec,
+    Sequences,
     init_seq2seq_params,
     make_optimizer,
-    seq2seq_decode,
-    seq2seq_loss_and_grads,
 )
 from tests.engine.gradcheck import CELLS, assert_gradients_match, numerical_gradient, relative_error
 
@@ -60,55 +58,59 @@ def test_seq2seq_gradients_match_finite_differences(
     cell: str, source_kind: str, target_kind: str
 ) -> None:
     spec, params, source, target, lengths, mask = case(cell, source_kind, target_kind)
+    net, data = EncoderDecoder(spec), Sequences(source, target, mask, lengths)
 
     def loss() -> float:
-        return seq2seq_loss_and_grads(
-            params, spec, source, target, source_lengths=lengths, target_mask=mask
-        )[0]
+        return net.loss_and_grads(params, data, None, None)[0]
 
-    value, grads = seq2seq_loss_and_grads(
-        params, spec, source, target, source_lengths=lengths, target_mask=mask
-    )
+    value, grads, carried = net.loss_and_grads(params, data, None, None)
+    assert carried is None
     assert_gradients_match(grads, numerical_gradient(loss, params))
-    forward = Seq2SeqForward(params, spec, source, target, source_lengths=lengths, target_mask=mask)
-    trace = forward.run()
-    assert trace.total_loss == pytest.approx(value, rel=1e-13)
-    backward = Seq2SeqBackward(trace, params, spec)
-    stepwise = backward.run().grads
+    forward = net.forward(params, data)
+    forward.finish()
+    assert forward.total_loss == pytest.approx(value, rel=1e-13)
+    stepwise = forward.backward().run().grads
     for name in grads:
         assert relative_error(stepwise[name], grads[name], floor=1e-12) < 1e-12, name
 
 
 def test_phases_step_by_step() -> None:
     spec, params, source, target, lengths, _ = case("lstm", "onehot", "onehot")
-    forward = Seq2SeqForward(params, spec, source, target, source_lengths=lengths)
+    forward = EncoderDecoder(spec).forward(params, Sequences(source, target, None, lengths))
     phases = []
     while not forward.done:
         phases.append(forward.phase)
         forward.step()
     assert phases == ["encoder"] * 4 + ["decoder"] * 3
-    first = forward.decoder.steps[0] if forward.decoder else None
-    assert first is not None
+    assert [s.t for s in forward.steps] == list(range(7))  # numbered across both halves
+    assert forward.decoder is not None
+    first = forward.decoder.steps[0]
     np.testing.assert_array_equal(first.x, np.eye(5)[[SOS, SOS]])  # <SOS> starts the decoder
-    np.testing.assert_array_equal(forward.trace.decoder.h0[0], forward.encoder.trace.hs[3, 0])
-    np.testing.assert_array_equal(forward.trace.decoder.h0[1], forward.encoder.trace.hs[1, 1])
+    decoder_h0, encoder_hs = forward.decoder.trace.h0, forward.encoder.trace.hs
+    np.testing.assert_array_equal(decoder_h0[0], encoder_hs[3, 0])  # the context vector
+    np.testing.assert_array_equal(decoder_h0[1], encoder_hs[1, 1])  # after the real steps only
+    assert forward.carried is None and forward.gradient_flow() is None
     with pytest.raises(RuntimeError, match="done"):
         forward.step()
-    backward = Seq2SeqBackward(forward.trace, params, spec)
+    with pytest.raises(ValueError, match="single network"):
+        forward.measure()
+    backward = forward.backward()
     order = []
     while not backward.done:
         order.append(backward.phase)
         backward.step()
     assert order == ["decoder"] * 3 + ["encoder"] * 4
+    assert [s.t for s in backward.steps] == [6, 5, 4, 3, 2, 1, 0]  # from the last step back
     # the padded source steps of sequence 1 get no gradient
     pad = [s for s in backward.steps[3:] if s.t >= 2]
-    assert all(np.all(s.dh[1] == 0.0) for s in pad)
+    assert len(pad) == 2 and all(np.all(s.dh[1] == 0.0) for s in pad)
 
 
 def test_reversal_is_learned_and_decoded_free_running() -> None:
     rng = np.random.default_rng(0)
     spec = Seq2SeqSpec(cell="gru", source_size=3, target_size=5, hidden_size=16)
     params = init_seq2seq_params(spec, InitSpec(scale=0.3), rng)
+    net = EncoderDecoder(spec)
     opt = make_optimizer("adam", 0.02)
     pairs = []
     for n in (2, 3):
@@ -119,10 +121,13 @@ def test_reversal_is_learned_and_decoded_free_running() -> None:
             batch = [p for p in pairs if len(p[0]) == n]
             src = np.stack([p[0] for p in batch], axis=1)
             tgt = np.stack([p[1] for p in batch], axis=1)
-            _, grads = seq2seq_loss_and_grads(params, spec, src, tgt)
+            _, grads, _ = net.loss_and_grads(params, Sequences(src, tgt), None, None)
             opt.update(params, grads)
-    correct = sum(seq2seq_decode(params, spec, s, max_length=6) == list(t) for s, t in pairs)
+    correct = sum(net.decode(params, s, max_length=6) == list(t) for s, t in pairs)
     assert correct == len(pairs)
+    long = [(s, t) for s, t in pairs if len(s) == 3]
+    data = Sequences(np.stack([s for s, _ in long], axis=1), np.stack([t for _, t in long], axis=1))
+    assert net.decoding_metrics(params, data) == {"exact_match": 1.0}
 
 
 def test_spec_validation() -> None:

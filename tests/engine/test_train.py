@@ -9,6 +9,7 @@ from app.engine import (
     InitSpec,
     ModelSpec,
     NonFiniteError,
+    Sequences,
     clip_gradients,
     global_norm,
     init_params,
@@ -64,7 +65,7 @@ def test_clipping_bounds_the_update_of_an_exploding_rnn() -> None:
     spec = ModelSpec(activation="linear", input_size=4, hidden_size=8, output_size=4)
     params = init_params(spec, InitSpec(scheme="orthogonal", spectral_radius=1.5), rng)
     x, y = rng.integers(0, 4, (30, 2)), rng.integers(0, 4, (30, 2))
-    _, grads, _ = loss_and_grads(params, spec, x, y)
+    _, grads, _ = loss_and_grads(params, spec, Sequences(x, y))
     threshold, lr = 1.0, 0.1
     result = clip_gradients(grads, "norm", threshold)
     assert result.clipped and result.norm_before > 1e3  # 1.5^29: exploding (Pascanu et al.)
@@ -85,9 +86,9 @@ def test_hello_is_learned(cell: str, hidden: int) -> None:
     spec = ModelSpec(cell=cell, input_size=4, hidden_size=hidden, output_size=4)
     params = init_params(spec, InitSpec(scale=0.5), np.random.default_rng(0))
     opt = make_optimizer("adam", 0.05)
-    first, _, _ = loss_and_grads(params, spec, x, y)
+    first, _, _ = loss_and_grads(params, spec, Sequences(x, y))
     for _ in range(400):
-        loss, grads, _ = loss_and_grads(params, spec, x, y)
+        loss, grads, _ = loss_and_grads(params, spec, Sequences(x, y))
         opt.update(params, grads)
     assert first > 4.0 and loss < 0.05  # 4 ln 4 = 5.5 at chance
     assert sample(params, spec, None, ix["h"], 4, np.random.default_rng(0), greedy=True) == [
@@ -130,7 +131,7 @@ def test_min_char_rnn_settings_cut_the_smoothed_loss_by_a_quarter() -> None:
         if p + seq + 1 > len(data):
             h, p = None, 0  # go from the start of data, reset the memory
         x, y = data[p : p + seq, None], data[p + 1 : p + seq + 1, None]
-        loss, grads, h = loss_and_grads(params, spec, x, y, h0=h)
+        loss, grads, h = loss_and_grads(params, spec, Sequences(x, y), h0=h)
         clipped = clip_gradients(grads, "value", 5.0)  # mitigate exploding gradients
         opt.update(params, clipped.grads)
         smooth = smooth * 0.999 + loss * 0.001
@@ -147,7 +148,7 @@ def test_same_seed_same_training_run_bit_for_bit() -> None:
         h = None
         for _ in range(20):
             x, y = rng.integers(0, 5, (7, 2)), rng.integers(0, 5, (7, 2))
-            _, grads, h = loss_and_grads(params, spec, x, y, h0=h, truncation=3)
+            _, grads, h = loss_and_grads(params, spec, Sequences(x, y), h0=h, truncation=3)
             opt.update(params, clip_gradients(grads, "norm", 1.0).grads)
         return params
 

@@ -1,7 +1,7 @@
 """Exported NumPy scripts print the server's per-iteration losses, to 1e-12 relative in float64.
 
 Each script runs in a subprocess with only NumPy; its printed losses are compared with the
-project's training loop (app.tasks.training.train) on the same config, seed and data.
+project's training loop (app.run.training.train_iterations) on the same config, seed and data.
 """
 
 from __future__ import annotations
@@ -11,20 +11,24 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from app.engine import make_optimizer
+from app.engine import SingleNet, apply_gradients, make_optimizer
 from app.export import RunPoint, data_code, numpy_script
 from app.inputs import InputError
 from app.models import load_torch_model
+from app.protocol import RunConfig
+from app.run.state import RunState, generators, init_spec
+from app.run.training import train_iterations
 from app.tasks.base import Task
-from app.tasks.presets import PRESETS, STANDARD
+from app.tasks.preset import STANDARD
+from app.tasks.presets import PRESETS
 from app.tasks.registry import TASKS
-from app.tasks.training import apply_gradients, batch_loss_and_grads, generators, train
 from app.tasks.uploaded import read_table, series_task, text_task
 from tests.models.torch_reference import safetensors_bytes, sidecar_json, torch_tensors
 
@@ -97,27 +101,51 @@ CASES = {
 }
 
 
+def start(task: Task, config: Mapping[str, Any]) -> RunState:
+    """A fresh run; "gru_torch" builds torch's GRU, which a run's config does not offer."""
+    torch_form = config["cell"] == "gru_torch"
+    run = RunState.start(
+        task, RunConfig.model_validate({**config, "cell": "gru"} if torch_form else config)
+    )
+    if torch_form:
+        run.net = SingleNet(replace(run.net.spec, cell="gru_torch"))
+        run.params = run.net.init_params(init_spec(run.config), generators(run.config.seed)[0])
+    return run
+
+
+def trained(task: Task, config: Mapping[str, Any], iterations: int) -> tuple[RunState, list[float]]:
+    """A run after `iterations` updates, and their losses."""
+    run = start(task, config)
+    return run, train_iterations(run, iterations).losses
+
+
+def script(
+    task: Task, config: Mapping[str, Any], iterations: int, point: RunPoint | None = None
+) -> str:
+    run = start(task, config)
+    return numpy_script(task, run.config, run.net, iterations, point)
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_script_from_the_seed_prints_the_servers_losses(case: str, tmp_path: Path) -> None:
     factory, config = CASES[case]
     task = factory()
-    printed = run_script(numpy_script(task, config, ITERATIONS), tmp_path / "run.py")
+    printed = run_script(script(task, config, ITERATIONS), tmp_path / "run.py")
     assert [n for n, _ in printed] == list(range(1, ITERATIONS + 1))
-    expected = train(task, config, ITERATIONS).losses
+    _, expected = trained(task, config, ITERATIONS)
     np.testing.assert_allclose([loss for _, loss in printed], expected, rtol=1e-12, atol=0)
 
 
 def point_after(task: Task, config: Mapping[str, Any], iterations: int) -> RunPoint:
     """Where a run stands after `iterations` updates."""
-    done = train(task, config, iterations)
-    assert done.optimizer is not None and done.data_rng is not None
+    done, _ = trained(task, config, iterations)
     return RunPoint(
         iteration=iterations,
         params=done.params,
         optimizer=done.optimizer.state_dict(),
         cursor=done.cursor,
         rng_state=done.data_rng.bit_generator.state,
-        state=done.h,
+        state=done.carried,
     )
 
 
@@ -134,10 +162,10 @@ def test_a_script_from_the_current_weights_continues_the_run(case: str, tmp_path
     factory, config = CASES[case]
     task = factory()
     done = 3
-    script = numpy_script(task, config, ITERATIONS, point_after(task, config, done))
-    printed = run_script(script, tmp_path / "run.py")
+    source = script(task, config, ITERATIONS, point_after(task, config, done))
+    printed = run_script(source, tmp_path / "run.py")
     assert [n for n, _ in printed] == list(range(done + 1, done + ITERATIONS + 1))
-    expected = train(task, config, done + ITERATIONS).losses[done:]
+    expected = trained(task, config, done + ITERATIONS)[1][done:]
     np.testing.assert_allclose([loss for _, loss in printed], expected, rtol=1e-12, atol=0)
 
 
@@ -146,20 +174,21 @@ def test_a_loaded_torch_model_exports_with_its_own_spec(tmp_path: Path) -> None:
     tensors = torch_tensors("nn.GRU", 2, 5, outputs=1, dtype=np.float64)
     side = sidecar_json(kind="features", inputs=["rain", "temperature"], outputs=["temperature"])
     model = load_torch_model(safetensors_bytes(tensors), side)
-    config = {**STANDARD, **SMALL, "seq_len": 6}
-    optimizer = make_optimizer(config["optimizer"], config["learning_rate"])
-    _, data_rng = generators(config["seed"])
+    config = RunConfig.model_validate({**STANDARD, **SMALL, "seq_len": 6})
+    optimizer = make_optimizer(config.optimizer, config.learning_rate)
+    _, data_rng = generators(config.seed)
     point = RunPoint(0, model.params, optimizer.state_dict(), 0, data_rng.bit_generator.state)
-    script = numpy_script(task, config, ITERATIONS, point, spec=model.spec)
-    assert "torch.nn.GRU's form" in script and "b_hh" in script
+    source = numpy_script(task, config, SingleNet(model.spec), ITERATIONS, point)
+    assert "torch.nn.GRU's form" in source and "b_hh" in source
     params = {name: value.copy() for name, value in model.params.items()}
+    net = SingleNet(model.spec)
     expected = []
     for _ in range(ITERATIONS):  # the server's loop, from the loaded weights
         batch = task.train_batch(data_rng, SMALL["batch_size"], 6)
-        loss, grads, _ = batch_loss_and_grads(model.spec, params, batch, None, None)
-        apply_gradients(params, optimizer, grads, config["clip_mode"], config["clip_threshold"])
+        loss, grads, _ = net.loss_and_grads(params, batch, None, None)
+        apply_gradients(params, optimizer, grads, config.clip_mode, config.clip_threshold)
         expected.append(loss)
-    printed = run_script(script, tmp_path / "run.py")
+    printed = run_script(source, tmp_path / "run.py")
     np.testing.assert_allclose([loss for _, loss in printed], expected, rtol=1e-12, atol=0)
 
 
@@ -175,13 +204,13 @@ def imported(source: str) -> set[str]:
 
 def test_a_script_needs_only_numpy_and_carries_only_its_runs_code() -> None:
     factory, config = CASES["hello-rnn-tanh-adagrad-value"]
-    plain = numpy_script(factory(), config, 2)
+    plain = script(factory(), config, 2)
     assert imported(plain) == {"numpy"}
     for absent in ("def sigmoid", "K = ", "np.add.at", "first[name]", "orthogonal", "c0"):
         assert absent not in plain, absent
     assert "np.clip(g, -clip_threshold" in plain and "mem[name] += g * g" in plain
     factory, config = CASES["words-lstm-embedding-masked"]
-    lstm = numpy_script(factory(), config, 2, point_after(factory(), config, 1))
+    lstm = script(factory(), config, 2, point_after(factory(), config, 1))
     assert imported(lstm) == {"numpy", "base64"}  # exact weights travel as base64
     for present in ("def sigmoid", 'np.add.at(grads["E"]', "c0", "updates = 1", "m_hat"):
         assert present in lstm, present
@@ -192,14 +221,14 @@ def test_an_encoder_decoder_run_is_refused_with_a_clear_message() -> None:
     with pytest.raises(
         InputError, match="encoder-decoder run as a script is not supported"
     ) as info:
-        numpy_script(TASKS["numbers"], numbers.config, 2)
+        script(TASKS["numbers"], numbers.config, 2)
     assert info.value.field == "task"
 
 
 def test_no_iterations_is_refused() -> None:
     factory, config = CASES["hello-rnn-tanh-adagrad-value"]
     with pytest.raises(InputError, match="must be at least 1; got 0") as info:
-        numpy_script(factory(), config, 0)
+        script(factory(), config, 0)
     assert info.value.field == "iterations"
 
 
@@ -207,5 +236,5 @@ def test_too_many_recorded_values_are_refused(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(data_code, "MAX_EMBEDDED_VALUES", 100)
     factory, config = CASES["sentiment-gru-many-to-one-momentum"]
     with pytest.raises(InputError, match="export fewer iterations") as info:
-        numpy_script(factory(), config, 50)
+        script(factory(), config, 50)
     assert info.value.field == "iterations"

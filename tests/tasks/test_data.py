@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from app.tasks import TASKS, CharTextTask
-from app.tasks.base import EOS, PAD, SOS
+from app.tasks.base import EOS, PAD, SOS, last_step_mask
 from app.tasks.melody import MelodyTask
 from app.tasks.memory import CONSTANT_BASELINE_MSE, AddingTask, RememberTask
 from app.tasks.numbers import NumbersTask, number_words
@@ -76,25 +76,25 @@ def test_a_perfect_model_scores_perfectly_and_a_uniform_one_at_chance(name: str)
 
 def test_dataset_splits_do_not_overlap() -> None:
     words = NextWordTask()
-    assert not {tuple(words.sentences[i]) for i in words._train} & {
-        tuple(words.sentences[i]) for i in words._heldout
+    assert not {tuple(words.sentences[i]) for i in words.train_examples} & {
+        tuple(words.sentences[i]) for i in words.heldout_examples
     }
     tagging = TaggingTask()
-    train = {tuple(tagging.sentences[i]) for i in tagging._train}
-    assert not train & {tuple(tagging.sentences[i]) for i in tagging._heldout}
+    train = {tuple(tagging.sentences[i]) for i in tagging.train_examples}
+    assert not train & {tuple(tagging.sentences[i]) for i in tagging.heldout_examples}
     numbers = NumbersTask()
-    assert not set(numbers.train_numbers) & set(numbers.heldout_numbers)
-    assert len(numbers.train_numbers) + len(numbers.heldout_numbers) == 1000
+    assert not set(numbers.train_examples) & set(numbers.heldout_examples)
+    assert len(numbers.train_examples) + len(numbers.heldout_examples) == 1000
     sentiment = SentimentTask()
     assert not set(sentiment._split[0]) & set(sentiment._split[1])
 
 
 def test_heldout_words_are_known_from_training() -> None:
     numbers = NumbersTask()
-    seen = {w for n in numbers.train_numbers for w in number_words(int(n))}
+    seen = {w for n in numbers.train_examples for w in number_words(int(n))}
     assert seen == set(numbers.input_vocab) - {PAD}
     tagging = TaggingTask()
-    seen = {w for i in tagging._train for w, _ in tagging.sentences[i]}
+    seen = {w for i in tagging.train_examples for w, _ in tagging.sentences[i]}
     assert seen == set(tagging.input_vocab) - {PAD}
 
 
@@ -134,6 +134,16 @@ def test_many_to_one_masks_count_only_the_last_real_step() -> None:
     for memory in (AddingTask(), RememberTask()):
         mask = memory.heldout_batch(15).loss_mask
         assert mask is not None and mask[-1].all() and not mask[:-1].any()
+
+
+def test_last_step_mask_checks_the_lengths() -> None:
+    np.testing.assert_array_equal(last_step_mask([2, 3, 1], 3), [[0, 0, 1], [1, 0, 0], [0, 1, 0]])
+    with pytest.raises(ValueError, match="lengths must lie in"):
+        last_step_mask([0, 2], 3)
+    with pytest.raises(ValueError, match="lengths must lie in"):
+        last_step_mask([4], 3)
+    with pytest.raises(ValueError, match="integer"):
+        last_step_mask([1.5], 3)  # type: ignore[list-item]
 
 
 def test_reviews_are_balanced_and_short() -> None:

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from app.protocol import RunConfig
+from app.run.training import train_preset
 from app.tasks import PRESETS, TASKS, Expectation, describe_presets, describe_tasks
-from app.tasks.training import train_preset
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

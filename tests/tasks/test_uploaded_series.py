@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.inputs import InputError
-from app.tasks.training import train
+from app.run.training import train
 from app.tasks.uploaded import read_table, series_task
 from tests.tasks.test_uploaded_text import CONFIG
 
@@ -100,7 +100,7 @@ def test_many_columns_by_name_or_index_with_training_only_normalisation() -> Non
         batch, np.zeros_like(batch.targets)
     )
     result = train(task, {**CONFIG, "seq_len": 4, "batch_size": 3}, 3)
-    assert len(result.losses) == 3 and all(np.isfinite(result.losses))
+    assert len(result.report.losses) == 3 and all(np.isfinite(result.report.losses))
     heldout = result.evaluate()  # the held-out tail and the baselines, as a session asks
     assert {"mse", "zero_mse", "persistence_mse"} <= set(heldout)
 

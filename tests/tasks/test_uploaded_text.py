@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from app.inputs import InputError
+from app.run.training import train
 from app.tasks.base import UNK
-from app.tasks.presets import STANDARD
-from app.tasks.training import train
+from app.tasks.preset import STANDARD
 from app.tasks.uploaded import text_task
 from app.tasks.uploaded.text import MIN_WORDS
 
@@ -29,7 +29,7 @@ def test_a_character_task_walks_the_file_like_min_char_rnn() -> None:
     tail = task.decode(task.heldout_batch(5).inputs[:, 0])
     assert tail == RHYME[int(len(RHYME) * 0.9) : int(len(RHYME) * 0.9) + 5]
     result = train(task, CONFIG, 3)
-    assert len(result.losses) == 3 and all(np.isfinite(result.losses))
+    assert len(result.report.losses) == 3 and all(np.isfinite(result.report.losses))
     heldout = result.evaluate()  # the held-out split and the task's metrics, as a session asks
     assert np.isfinite(heldout["loss"]) and 0 <= heldout["accuracy"] <= 1
 
@@ -45,7 +45,7 @@ def test_a_word_task_keeps_the_most_frequent_words_and_reads_the_rest_as_unk() -
     whole = text_task(RHYME.encode(), level="word")
     assert UNK not in whole.input_vocab and len(whole.input_vocab) == 11
     assert whole.decode(whole.ids[:7]) == "humpty dumpty sat on a wall ,"
-    losses = train(whole, {**CONFIG, "cell": "gru_torch", "embedding_size": 4}, 2).losses
+    losses = train(whole, {**CONFIG, "cell": "gru", "embedding_size": 4}, 2).report.losses
     assert len(losses) == 2 and all(np.isfinite(losses))
 
 

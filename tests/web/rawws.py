@@ -1,11 +1,15 @@
-"""A deliberately bad websocket client on a raw socket: it can stop reading entirely."""
+"""Deliberately bad websocket clients that stop reading: on a raw socket, and faked in-process."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import socket
 import struct
+from typing import Any
+
+import orjson
 
 
 class RawClient:
@@ -44,3 +48,26 @@ class RawClient:
 
     def close(self) -> None:
         self.sock.close()
+
+
+class StalledSocket:
+    """A websocket whose client stopped reading: every send blocks until released."""
+
+    url = "ws://testserver/ws"
+
+    def __init__(self, commands: list[dict[str, Any]]) -> None:
+        self.incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        for command in commands:
+            self.incoming.put_nowait({"type": "websocket.receive", "text": orjson.dumps(command)})
+        self.reading = asyncio.Event()
+        self.sent: list[dict[str, Any]] = []
+
+    async def receive(self) -> dict[str, Any]:
+        return await self.incoming.get()
+
+    async def send_text(self, data: str) -> None:
+        await self.reading.wait()
+        self.sent.append(orjson.loads(data))
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        pass

@@ -93,26 +93,31 @@ def _export(session: Session) -> dict:
 
 
 def _align(session: Session, reference: Session) -> None:
-    """What Run.alignTo does over the socket: export both, keep our weights, take their data."""
+    """What lab/runs.js alignTo does: export both runs, keep our weights, take their data."""
     theirs, ours = _export(reference), _export(session)
     data = {key: theirs[key] for key in ("batch", "rng", "cursor")}
     session.import_state(SessionState.model_validate({**ours, **data}))
+
+
+def _data(session: Session) -> tuple[list, list]:
+    """The whole batch the session is on (every sequence, inputs and targets), as exported."""
+    batch = _export(session)["batch"]
+    return batch["inputs"], batch["targets"]
 
 
 def test_splicing_the_data_state_puts_different_cells_on_the_same_sequences() -> None:
     base = dict(PRESETS["adding-gru-long"].config)
     rnn = Session(RunConfig(**{**base, "cell": "rnn"}), LIMITS)
     lstm = Session(RunConfig(**{**base, "cell": "lstm"}), LIMITS)
-    assert rnn.hello().tokens == lstm.hello().tokens  # data has its own generator
+    assert _data(rnn) == _data(lstm)  # data has its own generator
     other = Session(RunConfig(**{**base, "cell": "lstm", "seed": base["seed"] + 1}), LIMITS)
-    assert other.hello().tokens != rnn.hello().tokens
-    _align(other, rnn)  # what Run.alignTo does when the seeds differ
-    assert other.hello().tokens == rnn.hello().tokens
-    assert lstm.hello().tokens == rnn.hello().tokens
+    assert _data(other) != _data(rnn)
+    _align(other, rnn)  # what alignTo does when the seeds differ
+    assert _data(other) == _data(rnn)
     rnn.train(3)
     lstm.train(3)
     other.train(3)
-    assert lstm.sequence().tokens == rnn.sequence().tokens == other.sequence().tokens
+    assert _data(lstm) == _data(rnn) == _data(other)
 
 
 def _heldout_mse(cell: str, reference: Session | None, iterations: int) -> tuple[float, Session]:

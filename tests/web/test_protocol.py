@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import protocol as p
+from app.engine import ACTIVATIONS, CELLS, CLIP_MODES, INIT_SCHEMES, OPTIMIZERS
 from app.protocol_doc import render
 from app.session import Session
 from tests.test_session import LIMITS
@@ -94,6 +95,39 @@ def test_schema_is_served(client: TestClient) -> None:
     text = orjson.dumps(schema).decode()
     for tag in p.COMMAND_TYPES + p.FRAME_TYPES:
         assert f'"{tag}"' in text
+
+
+def test_the_config_schema_lists_every_option_from_the_engine() -> None:
+    schema = p.json_schema()["config"]
+    assert schema == p.RunConfig.model_json_schema()
+    fields = schema["properties"]
+    options = {
+        "cell": CELLS,
+        "activation": ACTIVATIONS,
+        "init": INIT_SCHEMES,
+        "optimizer": tuple(OPTIMIZERS),
+        "clip_mode": CLIP_MODES,
+    }
+    for name, values in options.items():
+        assert fields[name]["enum"] == list(values), name
+        assert fields[name]["default"] in values
+    assert "enum" not in fields["task"]  # tasks come from /api/tasks
+    assert fields["hidden_size"]["minimum"] == 1
+    radius = fields["spectral_radius"]["anyOf"]  # nullable: null means no rescaling
+    assert {"type": "null"} in radius
+    assert any(r.get("exclusiveMinimum") == 0 and r.get("maximum") == 10 for r in radius)
+    hyper = p.json_schema()["commands"]["$defs"]["SetHyper"]["properties"]["clip_mode"]
+    assert {"enum": list(CLIP_MODES), "type": "string"} in hyper["anyOf"]
+
+
+def test_sample_temperature_is_optional_and_bounded() -> None:
+    command = p.parse_command(b'{"type": "sample", "length": 5}', 65536)
+    assert isinstance(command, p.Sample) and command.temperature is None
+    error = p.parse_command(b'{"type": "sample", "temperature": 0}', 65536)
+    assert isinstance(error, p.Error) and (error.code, error.field) == (
+        "out_of_range",
+        "temperature",
+    )
 
 
 def test_protocol_doc_is_generated_from_the_models() -> None:

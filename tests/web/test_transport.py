@@ -17,12 +17,13 @@ from websockets.sync.client import connect
 
 from app import protocol as p
 from app.session import Session
-from app.web.connection import ClientNotReading, Outbox, RateLimiter
-from app.web.live import LiveConnection, limits_from
+from app.web.connection import LiveConnection, RateLimiter
 from app.web.main import create_app
+from app.web.outbox import ClientNotReading, Outbox
+from app.web.sessions import limits_from
 from app.web.settings import Settings
 from tests.conftest import LiveServer, run_async
-from tests.web.rawws import RawClient
+from tests.web.rawws import RawClient, StalledSocket
 from tests.web.wsutil import decode, greet, receive, until_ack
 
 
@@ -64,38 +65,17 @@ def test_rate_limiter_allows_a_burst_then_the_sustained_rate() -> None:
     assert 1 <= sum(limiter.allow() for _ in range(20)) <= 4
 
 
-class StalledSocket:
-    """A websocket whose client stopped reading: every send blocks until released."""
-
-    def __init__(self, commands: list[dict[str, Any]]) -> None:
-        self.incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        for command in commands:
-            self.incoming.put_nowait({"type": "websocket.receive", "text": orjson.dumps(command)})
-        self.reading = asyncio.Event()
-        self.sent: list[dict[str, Any]] = []
-
-    async def receive(self) -> dict[str, Any]:
-        return await self.incoming.get()
-
-    async def send_text(self, data: str) -> None:
-        await self.reading.wait()
-        self.sent.append(orjson.loads(data))
-
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        pass
-
-
 def test_a_stalled_client_gets_bounded_animation_and_every_reply() -> None:
     settings = Settings(send_queue_frames=8, max_commands_per_second=1000)
 
     async def scenario() -> tuple[LiveConnection, StalledSocket]:
         socket = StalledSocket([{"type": "play", "steps_per_second": 120, "id": 1}])
         session = Session(p.RunConfig(), limits_from(settings))
-        connection = LiveConnection(socket, session, settings)  # type: ignore[arg-type]
+        connection = LiveConnection(socket, settings, session)  # type: ignore[arg-type]
         serving = asyncio.create_task(connection.run())
         await asyncio.sleep(0.5)  # about 60 animation frames produced, none read
-        assert connection.outbox.dropped > 0
-        assert len(connection.outbox) <= settings.send_queue_frames + 4  # + hello, spectrum, ack
+        assert connection.client.dropped > 0
+        assert connection.client.queued <= settings.send_queue_frames + 4  # + hello, spectrum, ack
         await socket.incoming.put({"type": "websocket.receive", "text": '{"type":"pause","id":2}'})
         await asyncio.sleep(0.05)
         socket.reading.set()  # the client reads again
@@ -291,7 +271,8 @@ def test_a_client_that_stops_reading_does_not_slow_the_others(live_server: LiveS
         assert statistics.median(round_trips) < 0.05
         assert max(round_trips) < 0.5
         app = live_server.server.config.app
-        for connection in app.state.sessions.live:
-            assert len(connection.outbox) <= connection.outbox.capacity + 8
+        cap = app.state.settings.send_queue_frames
+        for client in app.state.sessions.live:
+            assert client.queued <= cap + 8
     finally:
         stalled.close()

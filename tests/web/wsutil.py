@@ -8,6 +8,9 @@ import orjson
 from starlette.testclient import WebSocketTestSession
 
 from app import protocol as p
+from app.session import Session
+from app.web.sessions import limits_from
+from app.web.settings import Settings
 
 
 def decode(text: str | bytes) -> Any:
@@ -38,3 +41,35 @@ def greet(ws: WebSocketTestSession) -> Any:
     assert hello["type"] == "hello"
     assert receive(ws)["type"] == "spectrum"
     return hello
+
+
+# A valid message of every command type, but its id ("import" is filled in by example()).
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "configure": {"config": {"hidden_size": 5}},
+    "reset": {},
+    "step_forward": {},
+    "step_backward": {},
+    "advance": {},
+    "finish_iteration": {},
+    "play": {"steps_per_second": 10},
+    "pause": {},
+    "train": {"iterations": 10},
+    "set_hyper": {"learning_rate": 0.5},
+    "sample": {"length": 5},
+    "rescale": {"spectral_radius": 1.2},
+    "diagnose": {},
+    "use_text": {"text": "the quick brown fox jumps over the lazy dog. " * 3},
+    "export": {},
+    "import": {},
+    "join": {"token": "not the token"},
+    "fork": {},
+    "end_room": {},
+}
+
+
+def example(command: str) -> dict[str, Any]:
+    """A valid message of this type."""
+    if command == "import":
+        session = Session(p.RunConfig(), limits_from(Settings()))
+        return {"type": command, "state": orjson.loads(p.encode(session.export()))["state"]}
+    return {"type": command, **EXAMPLES[command]}

@@ -3,7 +3,7 @@
 
 import { formatNumber } from "../protocol.js";
 import { mount as mountStatus } from "../views/status.js";
-import { Run, combinedStatus, presets } from "../lab/run.js";
+import { combinedStatus, newRun, presets } from "../lab/runs.js";
 import { mount as mountDiagram } from "./diagram.js";
 
 const STEPS_PER_SECOND = 3;
@@ -17,11 +17,10 @@ const runs = [];
 
 function wire(card) {
   const preset = all.find((p) => p.name === card.dataset.preset);
-  const run = new Run(card.dataset.preset);
+  const run = newRun();
   runs.push(run);
-  const stream = run.stream;
-  mountDiagram(card.querySelector("[data-role=diagram]"), stream);
-  mountStatus(card.querySelector("[data-view=status]"), stream);
+  mountDiagram(card.querySelector("[data-role=diagram]"), run);
+  mountStatus(card.querySelector("[data-view=status]"), run);
   const readout = card.querySelector("[data-role=readout]");
   const playButton = card.querySelector("[data-action=play]");
   const trainButton = card.querySelector("[data-action=train]");
@@ -47,19 +46,19 @@ function wire(card) {
   };
   const guard = (job) => job().catch(fail);
 
-  stream.on("hello", (frame) => {
+  run.on("hello", (frame) => {
     iteration = 0;
     loss = null;
     accuracy = null;
     show();
     card.dataset.session = frame.session_id;
   });
-  stream.on("update", (frame) => {
+  run.on("update", (frame) => {
     iteration = frame.iteration + 1;
     loss = frame.loss;
     show();
   });
-  stream.on("progress", (frame) => {
+  run.on("progress", (frame) => {
     iteration = frame.iteration;
     loss = frame.loss;
     if (frame.heldout && "accuracy" in frame.heldout) accuracy = frame.heldout.accuracy;
@@ -109,7 +108,7 @@ function wire(card) {
   return () =>
     guard(async () => {
       await run.connect();
-      await run.configure(preset.config);
+      await run.request("configure", { config: preset.config });
       if (playing) await play();
     });
 }

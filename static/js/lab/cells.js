@@ -2,17 +2,18 @@
 // problem (40 steps), each its own run. Each panel shows how much of the last loss's gradient
 // reaches each earlier step, now and at the start; training shows which cell learns.
 
+import { Emitter } from "../emitter.js";
 import { batched } from "../frame_batcher.js";
 import { formatNumber } from "../protocol.js";
+import { optionLabel, optionsOf } from "../run_config.js";
 import { mountFlow, times } from "./flow.js";
 import { GRID, PLOT_CONFIG, RUN_COLOURS, baseLayout } from "./palette.js";
-import { Run, presetConfig } from "./run.js";
+import { alignTo, newRun, presetConfig } from "./runs.js";
 
-export const CELL_RUNS = [
-  { cell: "rnn", label: "vanilla RNN", colour: RUN_COLOURS.A },
-  { cell: "lstm", label: "LSTM", colour: RUN_COLOURS.B },
-  { cell: "gru", label: "GRU", colour: RUN_COLOURS.C },
-];
+// Every cell the protocol offers, the vanilla one first, each in its run colour.
+export const CELL_RUNS = optionsOf("cell").map((cell, i) => ({
+  cell, label: optionLabel(cell), colour: Object.values(RUN_COLOURS)[i],
+}));
 export const CELL_ITERATIONS = 2000;
 const BASELINE_MSE = 1 / 6; // the constant answer 1: variance of the sum of two U(0, 1)
 const MEASURE_EVERY_MS = 1000;
@@ -25,12 +26,12 @@ export function mountCells(section, options = {}) {
   const trainButton = section.querySelector("[data-action=train-cells]");
   const pauseButton = section.querySelector("[data-action=pause-cells]");
   const restartButton = section.querySelector("[data-action=restart-cells]");
-  const runs = cells.map((c) => new Run(c.cell));
+  const runs = cells.map(() => newRun());
   const mse = cells.map(() => []);
   const summaries = cells.map(() => null);
   let started = null;
   let training = false;
-  const trainedListeners = [];
+  const events = new Emitter(); // "trained": the latest held-out MSE of each cell
 
   // A shared log axis, so the three panels can be compared by eye.
   const yRange = () => {
@@ -70,13 +71,13 @@ export function mountCells(section, options = {}) {
     note.textContent = "…";
     panel.append(caption, slot, note);
     grid.append(panel);
-    const chart = mountFlow(slot, [{ run: runs[i], label: c.label, colour: c.colour }], {
+    const chart = mountFlow(slot, [{ stream: runs[i], label: c.label, colour: c.colour }], {
       traces: ["measured"],
       ghosts: true,
       yRange,
       xTitle: "steps back, T − k",
     });
-    chart.onSummary((_, summary) => {
+    chart.on("summary", ({ summary }) => {
       summaries[i] = summary;
       for (const other of charts) other.refresh();
       renderNotes();
@@ -126,12 +127,12 @@ export function mountCells(section, options = {}) {
   });
 
   runs.forEach((run, i) => {
-    run.stream.on("hello", () => {
+    run.on("hello", () => {
       mse[i] = [];
       start.delete(cells[i].cell);
       renderMse();
     });
-    run.stream.on("progress", (frame) => {
+    run.on("progress", (frame) => {
       if (frame.heldout && "mse" in frame.heldout) {
         mse[i].push({ iteration: frame.iteration, mse: frame.heldout.mse });
         renderMse();
@@ -154,10 +155,13 @@ export function mountCells(section, options = {}) {
     say("starting the three runs…");
     await Promise.all(runs.map((run) => run.connect()));
     await Promise.all(
-      runs.map(async (run, i) => run.configure(await presetConfig(preset, { cell: cells[i].cell, ...options.overrides }))),
+      runs.map(async (run, i) => {
+        const config = await presetConfig(preset, { cell: cells[i].cell, ...options.overrides });
+        return run.request("configure", { config });
+      }),
     );
     // Same sequences for all three: the gated cells take the vanilla run's data.
-    await Promise.all(runs.slice(1).map((run) => run.alignTo(runs[0])));
+    await Promise.all(runs.slice(1).map((run) => alignTo(run, runs[0])));
     await Promise.all(runs.map((run) => run.request("diagnose")));
     say("");
   }
@@ -183,7 +187,7 @@ export function mountCells(section, options = {}) {
       await Promise.all(runs.map((run) => run.request("diagnose")));
       say("done: compare where each cell's gradient reaches, and its held-out MSE.");
       const latest = Object.fromEntries(cells.map((c, i) => [c.cell, mse[i].at(-1) ?? { mse: NaN, iteration: 0 }]));
-      for (const listener of trainedListeners) listener(latest);
+      events.emit("trained", latest);
     } catch (error) {
       say(error.message);
     } finally {
@@ -214,15 +218,11 @@ export function mountCells(section, options = {}) {
     observer.observe(section);
   }
   renderMse();
-  return {
+  return Object.assign(events, {
     runs,
     ensureStarted,
     train,
     mse: (i) => mse[i],
     summary: (i) => summaries[i],
-    onTrained(listener) {
-      trainedListeners.push(listener);
-      return () => trainedListeners.splice(trainedListeners.indexOf(listener), 1);
-    },
-  };
+  });
 }

@@ -4,6 +4,7 @@
 //   dL_T/dh_k = dL_T/dh_T · J_T J_{T-1} ··· J_{k+1},   J_t = dh_t/dh_{t-1} = diag(f'(a_t)) W_hh
 //   ||dL_T/dh_k|| <= ||dL_T/dh_T|| · Π ||J_t||  <=  ||dL_T/dh_T|| · (γ σ_max(W_hh))^(T-k)
 
+import { Emitter } from "../emitter.js";
 import { batched } from "../frame_batcher.js";
 import { formatNumber } from "../protocol.js";
 import { GRID, MUTED, PLOT_CONFIG, baseLayout, logTicks } from "./palette.js";
@@ -65,7 +66,7 @@ export function flowSummary(frame) {
 const plottable = (values) => values.map((v) => (finitePositive(v) ? v : null));
 
 // A log-scale chart of ||dL_T/dh_k|| against T - k, one set of lines per run, overlaid.
-// series: [{ run, label, colour }]; options.traces picks which of measured, jacobian, bound.
+// series: [{ stream, label, colour }]; options.traces picks which of measured, jacobian, bound.
 export function mountFlow(root, series, options = {}) {
   const kinds = options.traces ?? ["bound", "jacobian", "measured"];
   const plot = document.createElement("div");
@@ -74,7 +75,7 @@ export function mountFlow(root, series, options = {}) {
   const summaries = series.map(() => null);
   const ghosts = series.map(() => null); // a reference curve kept from earlier (before training)
   const visible = series.map(() => true);
-  const listeners = [];
+  const chart = new Emitter(); // "summary": { index, summary } for each new measurement
 
   const style = {
     measured: { dash: "solid", width: 3.5, mode: "lines+markers", name: "measured ‖∂L_T/∂h_k‖" },
@@ -154,24 +155,23 @@ export function mountFlow(root, series, options = {}) {
   });
 
   series.forEach((s, i) => {
-    s.run.stream.on("diagnostics", (frame) => {
+    s.stream.on("diagnostics", (frame) => {
       summaries[i] = flowSummary(frame);
       if (options.ghosts && ghosts[i] === null) ghosts[i] = summaries[i];
-      for (const listener of listeners) listener(i, summaries[i]);
+      chart.emit("summary", { index: i, summary: summaries[i] });
       render();
     });
-    s.run.stream.on("hello", () => {
+    s.stream.on("hello", () => {
       ghosts[i] = null; // a new run: its first measurement becomes the reference again
       summaries[i] = null;
       render();
     });
   });
   render();
-  return {
+  return Object.assign(chart, {
     element: plot,
     summary: (i) => summaries[i],
     ghost: (i) => ghosts[i],
-    onSummary: (listener) => listeners.push(listener),
     setVisible(i, show) {
       visible[i] = show;
       render();
@@ -181,7 +181,7 @@ export function mountFlow(root, series, options = {}) {
       ghosts[i] = summaries[i];
       render();
     },
-  };
+  });
 }
 
 // "1.5e-6", "+∞", "NaN": a ratio as a short multiplier.

@@ -2,22 +2,23 @@
 // charts that overlay them. The whole setup round-trips through the URL, so a teacher can share
 // a link to "tanh, ρ 1.5, clipping off vs on".
 
+import { optionsOf } from "../run_config.js";
 import { mount as mountStatus } from "../views/status.js";
 import { mountCells } from "./cells.js";
 import { mountFlow } from "./flow.js";
 import { RUN_COLOURS } from "./palette.js";
-import { Run, combinedStatus, presetConfig } from "./run.js";
 import { readoutTable } from "./readouts.js";
+import { alignTo, combinedStatus, latestOnly, newRun, presetConfig } from "./runs.js";
 import { RHO_MAX, RHO_MIN, rhoFromSlider, sliderFromRho } from "./slider.js";
 import { mountSpectrum } from "./spectrum.js";
 import { describeUpdate, mountUpdates } from "./updates.js";
 
 const NAMES = ["A", "B"];
 const TRAIN_UPDATES = 50;
-const CELLS = ["rnn", "lstm", "gru"];
-const ACTIVATIONS = ["tanh", "relu", "sigmoid", "linear"];
-const CLIPS = ["none", "norm", "value"];
-const INITS = ["orthogonal", "gaussian", "identity"];
+const CELLS = optionsOf("cell");
+const ACTIVATIONS = optionsOf("activation");
+const CLIPS = optionsOf("clip_mode");
+const INITS = optionsOf("init");
 
 const DEFAULT_RUN = { cell: "rnn", activation: "tanh", rho: 1.0, clip: "none", c: 1 };
 const AB_PRESETS = {
@@ -78,10 +79,10 @@ function writeUrl(state) {
 
 const state = readUrl();
 const base = await presetConfig("gradients-tanh-1.0");
-const runs = { A: new Run("A"), B: new Run("B") };
+const runs = { A: newRun(), B: newRun() };
 const active = () => (state.ab ? NAMES : ["A"]);
 const clipOf = (name) => () => ({ mode: state[name].clip, threshold: state[name].c });
-const series = NAMES.map((name) => ({ run: runs[name], label: name, colour: RUN_COLOURS[name], clip: clipOf(name) }));
+const series = NAMES.map((name) => ({ stream: runs[name], label: name, colour: RUN_COLOURS[name], clip: clipOf(name) }));
 
 function configFor(name) {
   const r = state[name];
@@ -133,8 +134,8 @@ async function restartRuns() {
     do {
       configureAgain = false;
       const names = active();
-      await Promise.all(names.map((n) => guarded(n, () => runs[n].configure(configFor(n)))));
-      if (state.ab) await guarded("B", () => runs.B.alignTo(runs.A));
+      await Promise.all(names.map((n) => guarded(n, () => runs[n].request("configure", { config: configFor(n) }))));
+      if (state.ab) await guarded("B", () => alignTo(runs.B, runs.A));
       await Promise.all(names.map((n) => guarded(n, () => runs[n].request("diagnose"))));
     } while (configureAgain);
   })();
@@ -142,9 +143,10 @@ async function restartRuns() {
   configuring = null;
 }
 
+const rescalers = { A: latestOnly(), B: latestOnly() };
 function rescale(name) {
   const run = runs[name];
-  run.latest("rescale", () =>
+  rescalers[name](() =>
     guarded(name, async () => {
       await run.request("rescale", { spectral_radius: state[name].rho });
       await run.request("diagnose");
@@ -326,8 +328,8 @@ function renderNotes() {
   notes.replaceChildren(...items);
 }
 for (const name of NAMES) {
-  runs[name].stream.on("update", renderNotes);
-  runs[name].stream.on("hello", renderNotes);
+  runs[name].on("update", renderNotes);
+  runs[name].on("hello", renderNotes);
 }
 
 // ------------------------------------------------------------------ start

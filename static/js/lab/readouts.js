@@ -8,7 +8,7 @@ import { verdict } from "./verdict.js";
 // Header cells are fixed HTML; every value cell is text.
 const HEAD = ["run", "ρ(W<sub>hh</sub>)", "σ<sub>max</sub>", "1/γ", "mean |f′|", "bound ×(γσ<sub>max</sub>)<sup>T</sup>", "Π ‖J<sub>t</sub>‖", "measured"];
 
-// series: [{ run, label, colour }]; charts: { spectrum, flow } as mounted
+// series: [{ stream, label, colour }]; charts: { spectrum, flow } as mounted
 export function readoutTable(root, series, charts) {
   const visible = series.map((_, i) => i === 0);
   const table = document.createElement("table");
@@ -32,7 +32,7 @@ export function readoutTable(root, series, charts) {
       if (!visible[i]) return;
       const spec = charts.spectrum.frame(i);
       const flow = charts.flow.summary(i);
-      const cell = s.run.hello?.config.cell ?? "rnn";
+      const cell = s.stream.hello?.config.cell ?? "rnn";
       const tr = document.createElement("tr");
       tr.dataset.run = s.label;
       const cells = [
@@ -74,9 +74,9 @@ export function readoutTable(root, series, charts) {
   });
 
   series.forEach((s) => {
-    s.run.stream.on("spectrum", render);
-    s.run.stream.on("diagnostics", render);
-    s.run.stream.on("hello", render);
+    s.stream.on("spectrum", render);
+    s.stream.on("diagnostics", render);
+    s.stream.on("hello", render);
   });
   return {
     refresh() {

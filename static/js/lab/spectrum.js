@@ -15,7 +15,7 @@ function circle(radius) {
 
 const SYMBOLS = ["circle", "diamond-open", "square-open"];
 
-// series: [{ run, label, colour }]
+// series: [{ stream, label, colour }]
 export function mountSpectrum(root, series) {
   const plot = document.createElement("div");
   plot.className = "lab-plot spectrum-plot";
@@ -83,7 +83,7 @@ export function mountSpectrum(root, series) {
   });
 
   series.forEach((s, i) => {
-    s.run.stream.on("spectrum", (frame) => {
+    s.stream.on("spectrum", (frame) => {
       frames[i] = frame;
       render();
     });

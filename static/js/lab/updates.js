@@ -13,7 +13,7 @@ export function normAfter(update) {
   return update.norm_after_clip;
 }
 
-// series: [{ run, label, colour, clip: () => ({ mode, threshold }) }]
+// series: [{ stream, label, colour, clip: () => ({ mode, threshold }) }]
 export function mountUpdates(root, series) {
   const lossPlot = document.createElement("div");
   lossPlot.className = "lab-plot update-plot";
@@ -95,11 +95,11 @@ export function mountUpdates(root, series) {
   });
 
   series.forEach((s, i) => {
-    s.run.stream.on("hello", () => {
+    s.stream.on("hello", () => {
       history[i] = [];
       render();
     });
-    s.run.stream.on("update", (frame) => {
+    s.stream.on("update", (frame) => {
       const after = normAfter(frame);
       history[i].push({ ...frame, after: Number.isFinite(after) && after > 0 ? after : null });
       render();

@@ -23,7 +23,7 @@ function gradientReadout(spectrum, summary) {
 
 // Follow the lab run's spectrum and diagnostics; call back with both once a measurement arrives.
 function followGradients(ctx, lab, callback) {
-  let spectrum = lab.spectrum;
+  let spectrum = lab.last("spectrum");
   let summary = null;
   ctx.on(lab, "spectrum", (frame) => {
     spectrum = frame;
@@ -186,7 +186,7 @@ export const CARDS = [
     watch(ctx) {
       ctx.live("train both, then compare.");
       ctx.onCleanup(
-        ctx.cells.onTrained((mse) => {
+        ctx.cells.on("trained", (mse) => {
           const at = (m) => `<b>${formatNumber(m.mse, 3)}</b> (iteration ${m.iteration})`;
           ctx.live(`held-out MSE: vanilla RNN ${at(mse.rnn)} · LSTM ${at(mse.lstm)}; the constant answer scores 0.167`);
           ctx.done();

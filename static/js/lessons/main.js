@@ -5,7 +5,7 @@
 import { CELL_RUNS, mountCells } from "../lab/cells.js";
 import { mountFlow } from "../lab/flow.js";
 import { RUN_COLOURS } from "../lab/palette.js";
-import { Run, combinedStatus, presetConfig } from "../lab/run.js";
+import { combinedStatus, latestOnly, newRun, presetConfig } from "../lab/runs.js";
 import { rhoFromSlider, sliderFromRho } from "../lab/slider.js";
 import { mountSpectrum } from "../lab/spectrum.js";
 import { mountUpdates } from "../lab/updates.js";
@@ -16,17 +16,17 @@ import * as unrolled from "../views/unrolled.js";
 import { CARDS } from "./cards.js";
 
 const $ = (selector) => document.querySelector(selector);
-const net = new Run("playground");
-const lab = new Run("lab");
+const net = newRun(); // the playground's run
+const lab = newRun(); // the lab's run
 
 // The playground's own views, mounted as the playground mounts them.
-transport.mount($("[data-view=transport]"), net.stream);
-unrolled.mount($("[data-view=unrolled]"), net.stream);
-stepLoss.mount($("[data-view=step-loss]"), net.stream);
+transport.mount($("[data-view=transport]"), net);
+unrolled.mount($("[data-view=unrolled]"), net);
+stepLoss.mount($("[data-view=step-loss]"), net);
 
 // The lab's charts on the second run.
 let clip = { mode: "none", threshold: 1 };
-const labSeries = [{ run: lab, label: "run", colour: RUN_COLOURS.A, clip: () => clip }];
+const labSeries = [{ stream: lab, label: "run", colour: RUN_COLOURS.A, clip: () => clip }];
 mountSpectrum($("[data-pane=lab] [data-chart=spectrum]"), labSeries);
 mountFlow($("[data-pane=lab] [data-chart=flow]"), labSeries, { xTitle: "T − k (steps back from the loss)" });
 mountUpdates($("[data-pane=updates] [data-chart=updates]"), labSeries);
@@ -43,6 +43,7 @@ const ensureLab = () => (labConnected ??= lab.connect());
 const slider = $("[data-pane=lab] [name=rho]");
 const rhoOut = $("[data-pane=lab] [data-role=rho]");
 let rho = 1.0;
+const rescale = latestOnly();
 function showRho(value) {
   rho = value;
   slider.value = sliderFromRho(value);
@@ -51,7 +52,7 @@ function showRho(value) {
 slider.addEventListener("input", () => {
   rho = rhoFromSlider(slider.value);
   rhoOut.textContent = rho.toFixed(2);
-  lab.latest("rescale", async () => {
+  rescale(async () => {
     try {
       await lab.request("rescale", { spectral_radius: rho });
       await lab.request("diagnose");
@@ -112,7 +113,7 @@ function makeContext(mine, spec) {
     lab,
     cells,
     on(run, type, handler) {
-      offs.push(run.stream.on(type, (frame) => current() && handler(frame)));
+      offs.push(run.on(type, (frame) => current() && handler(frame)));
     },
     onCleanup(off) {
       offs.push(off);
@@ -128,7 +129,7 @@ function makeContext(mine, spec) {
       renderDots();
     },
     async netPreset() {
-      await net.configure(await helloConfig);
+      await net.request("configure", { config: await helloConfig });
       return net.hello;
     },
     async labConfigure(overrides) {
@@ -136,7 +137,7 @@ function makeContext(mine, spec) {
       const config = { ...(await labBase), spectral_radius: rho, clip_mode: clip.mode, clip_threshold: clip.threshold, ...overrides };
       clip = { mode: config.clip_mode, threshold: config.clip_threshold };
       showRho(config.spectral_radius);
-      await lab.configure(config);
+      await lab.request("configure", { config });
       await lab.request("diagnose");
     },
     async labUpdates(count) {
@@ -229,5 +230,5 @@ card.querySelector("[data-action=next]").addEventListener("click", () => go(Math
 window.addEventListener("popstate", () => show(cardFromUrl()));
 
 await net.connect();
-window.unroll = { net, lab, cells, stream: net.stream };
+window.unroll = { net, lab, cells, stream: net };
 show(cardFromUrl());

@@ -1,8 +1,10 @@
-// The numbers of one cell, opened by clicking it in the unrolled network: the step's equations
-// with this step's actual values in place of the symbols, forward and (once BPTT reaches it)
-// backward. Closed with its button, by clicking the cell again, or with Escape.
+// The numbers of one cell, opened by clicking it in the unrolled network (the page state's
+// "selected"): the step's equations with this step's actual values in place of the symbols,
+// forward and (once BPTT reaches it) backward. Closed with its button, by clicking the cell
+// again, or with Escape.
 
-import { formatNumber, formatVector, subscript } from "../format.js";
+import { formatNumber, formatVector, inputText, subscript } from "../format.js";
+import { state } from "../page_state.js";
 
 const escape = (text) =>
   String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
@@ -22,18 +24,17 @@ export function mount(root, stream) {
   root.setAttribute("aria-label", "the numbers of one step");
   root.hidden = true;
   let config = null;
-  let realInput = false; // real-valued inputs (regression tasks) rather than tokens
   let forwards = [];
   let backwards = [];
   let selected = null;
   let T = 0;
 
-  const close = () => stream.emit("select", { t: null });
+  const close = () => state.set({ selected: null });
 
   function rnnLines(t, f, previous) {
     const fname = config?.activation ?? "tanh";
     const prev = previous ? vec(previous.h) : "0 (the initial state)";
-    const xText = realInput ? `[${escape(f.input_token)}]` : `one-hot(${tok(f.input_token)})`;
+    const xText = f.x ? vec(f.x) : `one-hot(${tok(f.input_token)})`;
     const T = subscript(t);
     const T1 = subscript(t - 1);
     if (!config || config.cell === "rnn") {
@@ -99,7 +100,7 @@ export function mount(root, stream) {
     }
     const f = forwards[selected];
     const b = backwards[selected];
-    const head = `<header><h3>Step t = ${selected}${f ? `, input ${tok(f.input_token)}` : ""}${f?.phase ? ` (${f.phase})` : ""}</h3>` +
+    const head = `<header><h3>Step t = ${selected}${f ? `, input ${tok(inputText(f))}` : ""}${f?.phase ? ` (${f.phase})` : ""}</h3>` +
       `<button type="button" data-action="close" title="close (Esc)">✕</button></header>`;
     const body = f
       ? [...rnnLines(selected, f, forwards[selected - 1]), ...outputLines(selected, f), ...backwardLines(selected, b)]
@@ -118,8 +119,6 @@ export function mount(root, stream) {
   };
   stream.on("hello", (frame) => {
     config = frame.config;
-    realInput = frame.vocab.length === 0;
-    selected = null;
     start(frame);
   });
   stream.on("sequence", start);
@@ -131,8 +130,8 @@ export function mount(root, stream) {
     backwards[frame.t] = frame;
     if (selected !== null && frame.t >= selected) render();
   });
-  stream.on("select", ({ t }) => {
-    selected = t;
+  state.watch("selected", (values) => {
+    selected = values.selected;
     render();
   });
   document.addEventListener("keydown", (event) => {

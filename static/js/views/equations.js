@@ -18,5 +18,5 @@ export function mount(root) {
     const loss = linear ? "L = Σ<sub>t</sub> ½‖ŷ<sub>t</sub> − y<sub>t</sub>‖²" : "L = Σ<sub>t</sub> −log y<sub>t</sub>[target]";
     root.innerHTML = `${cell} &nbsp;·&nbsp; ${output} &nbsp;·&nbsp; ${loss}`;
   };
-  state.on(["config", "tasks", "vocab"], render);
+  state.watch(["config", "tasks", "vocab"], render);
 }

@@ -12,9 +12,13 @@ export function mount(root, stream) {
     message.classList.toggle("ok", ok);
   };
 
-  root.querySelector("[data-command=export]").addEventListener("click", () => {
+  root.querySelector("[data-command=export]").addEventListener("click", async () => {
     say("");
-    stream.send("export");
+    try {
+      saveRun((await stream.request("export")).state);
+    } catch (error) {
+      say(error.message);
+    }
   });
   root.querySelector("[data-action=share]").addEventListener("click", async () => {
     try {
@@ -33,24 +37,19 @@ export function mount(root, stream) {
       const state = saved.state ?? saved;
       if (state.format !== "unroll-session") throw new Error("not an Unroll run");
       say(`opening ${chosen.name}…`, true);
-      stream.send("import", { state });
+      await stream.request("import", { state });
+      say("run opened", true);
     } catch (error) {
       say(`${chosen.name}: ${error.message}`);
     }
   });
 
-  stream.on("export", (frame) => {
-    const { config, iteration } = frame.state;
-    const blob = new Blob([JSON.stringify(frame.state)], { type: "application/json" });
+  function saveRun(saved) {
+    const { config, iteration } = saved;
+    const blob = new Blob([JSON.stringify(saved)], { type: "application/json" });
     const href = URL.createObjectURL(blob);
     download(href, `unroll-${config.task}-seed${config.seed}-iteration${iteration}.json`);
     setTimeout(() => URL.revokeObjectURL(href), 5000);
     say(`saved at iteration ${iteration}`, true);
-  });
-  stream.on("ack", (frame) => {
-    if (frame.command === "import") say("run opened", true);
-  });
-  stream.on("error", (frame) => {
-    if (frame.command === "export" || frame.command === "import") say(frame.message);
-  });
+  }
 }

@@ -27,6 +27,6 @@ export function mount(root) {
     body.innerHTML = renderMarkdown(lesson);
     root.hidden = !title.textContent || state.get("hide").has("lesson");
   };
-  state.on(["presets", "tasks", "preset", "config"], render);
+  state.watch(["presets", "tasks", "preset", "config"], render);
   render();
 }

@@ -24,6 +24,6 @@ export function mount(root) {
       state.set({ presenter: !state.get("presenter") });
     }
   });
-  state.on(["presenter", "embed", "hide"], apply);
+  state.watch(["presenter", "embed", "hide"], apply);
   apply();
 }

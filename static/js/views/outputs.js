@@ -4,7 +4,8 @@
 
 import { PALETTE } from "../colors.js";
 import { batched } from "../frame_batcher.js";
-import { formatNumber } from "../format.js";
+import { formatNumber, inputText } from "../format.js";
+import { state } from "../page_state.js";
 import { draw, finiteOrNull, legendElement } from "../plot.js";
 
 const quote = (token) => `“${token === " " ? "␣" : token === "\n" ? "⏎" : token}”`;
@@ -56,7 +57,7 @@ export function mount(root, stream) {
       items.push(row(shown.target_token, shown.target_prob, { target: true }));
     }
     bars.replaceChildren(...items);
-    const where = `t = ${shown.t}, input ${quote(shown.input_token)}`;
+    const where = `t = ${shown.t}, input ${quote(inputText(shown))}`;
     caption.textContent = shown.counted
       ? `${where}: p(target) = ${formatNumber(shown.target_prob, 3)}, so L_${shown.t} = −log p = ${formatNumber(shown.loss, 3)}`
       : `${where}: no target at this step${shown.top.length ? "" : " (it only reads)"}`;
@@ -98,7 +99,6 @@ export function mount(root, stream) {
     plot.hidden = !regression;
     legend.hidden = !regression;
     bars.hidden = regression;
-    selected = null;
     start(frame);
   });
   stream.on("sequence", start);
@@ -107,8 +107,8 @@ export function mount(root, stream) {
     latest = frame;
     render();
   });
-  stream.on("select", ({ t }) => {
-    selected = t;
+  state.watch("selected", (values) => {
+    selected = values.selected;
     render();
   });
 }

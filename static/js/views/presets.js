@@ -1,7 +1,8 @@
 // The lesson picker: every preset from /api/presets, grouped by task. Picking one configures its
 // whole run. Without presets (the server has none) it shows just the current task.
 
-import { differs, state } from "../page_state.js";
+import { state } from "../page_state.js";
+import { configDiffers } from "../protocol.js";
 
 export function mount(root, stream) {
   const select = root.querySelector("select[name=preset]");
@@ -12,7 +13,8 @@ export function mount(root, stream) {
     const presets = state.get("presets");
     const named = presets.find((p) => p.name === state.get("preset"));
     if (named && named.config.task === config.task) return named;
-    return presets.find((p) => !differs(config, { ...p.config, temperature: config.temperature })) ?? null;
+    // The sampling temperature is no part of a lesson: turning it keeps the lesson picked.
+    return presets.find((p) => !configDiffers(config, { ...p.config, temperature: config.temperature })) ?? null;
   };
 
   const render = () => {
@@ -46,12 +48,11 @@ export function mount(root, stream) {
   select.addEventListener("change", () => {
     const preset = state.get("presets").find((p) => p.name === select.value);
     if (!preset) return;
-    const config = { ...(state.get("config") ?? {}), ...preset.config };
-    state.set({ preset: preset.name, temperature: config.temperature ?? state.get("temperature") });
-    stream.send("configure", { config });
+    state.set({ preset: preset.name });
+    stream.request("configure", { config: { ...(state.get("config") ?? {}), ...preset.config } });
     select.blur();
   });
 
-  state.on(["presets", "tasks", "config"], render);
+  state.watch(["presets", "tasks", "config"], render);
   render();
 }

@@ -1,8 +1,8 @@
 // Every knob of the run: task, cell, activation, sizes, initialisation and spectral radius of
-// W_hh, seed, truncation, optimizer, learning rate, clipping and temperature. Most restart the
-// run (configure); learning rate and clipping change it as it trains (set_hyper); temperature is
-// the page's own (used when sampling). A refusal shows under the knob that caused it, and the
-// knob goes back to what the server runs.
+// W_hh, seed, truncation, optimizer, learning rate, clipping and the sampling temperature. Most
+// restart the run (configure); learning rate, clipping and temperature change it as it trains
+// (set_hyper). A refusal shows under the knob that caused it, and the knob goes back to what the
+// server runs.
 
 import { formatNumber } from "../format.js";
 import { LIVE_FIELDS, state } from "../page_state.js";
@@ -13,7 +13,6 @@ const OFF_LABEL = { spectral_radius: "off", truncation: "full" };
 export function mount(root, stream) {
   const inputs = new Map([...root.querySelectorAll("[name]")].map((input) => [input.name, input]));
   const formError = root.querySelector("[data-role=form-error]");
-  const pending = new Map(); // command id -> the fields it asked for
   let restart = {};
   let live = {};
   let timer = null;
@@ -61,8 +60,7 @@ export function mount(root, stream) {
     const config = state.get("config");
     if (!config) return;
     for (const name of inputs.keys()) {
-      if (name === "temperature") write(name, state.get("temperature"));
-      else if (name in config) write(name, config[name]);
+      if (name in config) write(name, config[name]);
     }
     const limits = state.get("limits");
     const hidden = inputs.get("hidden_size");
@@ -98,15 +96,18 @@ export function mount(root, stream) {
     const config = state.get("config");
     if (!config) return;
     if (Object.keys(restart).length) {
-      const wanted = { ...config, ...restart, ...live, temperature: state.get("temperature") };
-      const id = stream.send("configure", { config: wanted });
-      if (id !== null) {
-        pending.set(id, Object.keys({ ...restart, ...live }));
-        state.set({ wanted });
-      }
+      const wanted = { ...config, ...restart, ...live };
+      if (stream.status === "open") state.set({ wanted });
+      stream.request("configure", { config: wanted });
     } else if (Object.keys(live).length) {
-      const id = stream.send("set_hyper", live);
-      if (id !== null) pending.set(id, { hyper: live });
+      const hyper = live;
+      stream.request("set_hyper", hyper).then(
+        () => {
+          const changed = { ...state.get("config"), ...hyper };
+          state.set({ config: changed, wanted: changed });
+        },
+        () => {}, // refused: the error frame shows under the knob
+      );
     }
     restart = {};
     live = {};
@@ -117,10 +118,6 @@ export function mount(root, stream) {
     input.addEventListener("change", () => {
       clearErrors();
       const value = read(input);
-      if (name === "temperature") {
-        state.set({ temperature: value, wanted: { ...state.get("wanted"), temperature: value } });
-        return;
-      }
       if (LIVE_FIELDS.has(name)) live[name] = value;
       else restart[name] = value;
       if (name === "task") {
@@ -145,21 +142,11 @@ export function mount(root, stream) {
     timer = setTimeout(flush, 0);
   });
 
-  state.on(["config", "limits", "temperature"], showConfig);
-  state.on(["tasks", "config"], showTasks);
+  state.watch(["config", "limits"], showConfig);
+  state.watch(["tasks", "config"], showTasks);
 
-  stream.on("ack", (frame) => {
-    const asked = pending.get(frame.command_id);
-    pending.delete(frame.command_id);
-    if (asked?.hyper) {
-      const config = { ...state.get("config"), ...asked.hyper };
-      state.set({ config, wanted: { ...config, temperature: state.get("temperature") } });
-    }
-  });
-
+  // A refused run: under its knob when the server names the field, else under the knobs.
   stream.on("error", (frame) => {
-    const asked = pending.get(frame.command_id);
-    pending.delete(frame.command_id);
     if (!["configure", "set_hyper", "import"].includes(frame.command)) return;
     const name = frame.field?.split(".").pop();
     const input = inputs.get(name);
@@ -168,7 +155,7 @@ export function mount(root, stream) {
       const slot = Object.assign(document.createElement("small"), { className: "field-error", textContent: frame.message, role: "alert" });
       slot.dataset.for = name;
       input.closest("label").append(slot);
-    } else if (frame.command !== "import" && (asked || frame.command === "configure")) {
+    } else if (frame.command !== "import") {
       formError.textContent = frame.message;
     }
     showConfig(); // the run goes on as it was

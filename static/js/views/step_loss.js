@@ -4,7 +4,7 @@
 
 import { PALETTE } from "../colors.js";
 import { batched } from "../frame_batcher.js";
-import { formatNumber } from "../format.js";
+import { formatNumber, inputLabels } from "../format.js";
 import { draw, niceCeil, stepTicks } from "../plot.js";
 
 const TERMS = 6; // terms written out in the sum before eliding the middle
@@ -60,7 +60,7 @@ export function mount(root, stream) {
     drawBars();
   };
   const start = (frame) => {
-    tokens = frame.tokens;
+    tokens = inputLabels(frame);
     losses = new Array(frame.seq_len ?? frame.tokens.length).fill(null);
     active = null;
     render();

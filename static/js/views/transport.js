@@ -30,7 +30,6 @@ export function mount(root, stream) {
   let limits = null;
   let job = null; // "play" | "train" | null, as far as this page asked
   let trainingProgress = 0; // progress frames since the last train command
-  const mine = new Set(); // ids of the commands this view sent
   const cycle = { T: 0, next: "forward", t: 0, iteration: 0, replay: false };
 
   const stepsPerSecond = () => state.get("speed");
@@ -48,11 +47,17 @@ export function mount(root, stream) {
     state.set({ job });
   };
 
-  const send = (command, fields) => {
-    const id = stream.send(command, fields);
-    if (id !== null) mine.add(id);
-    return id;
+  // A refused command's message shows here and its button is marked.
+  const refused = (error) => {
+    if (error.command === "play" || error.command === "train") setJob(null);
+    if (error.code === "closed") return; // the status badge says so
+    if (message) {
+      message.textContent = error.message;
+      message.dataset.command = error.command ?? "";
+    }
+    buttons.find((b) => b.dataset.command === error.command)?.classList.add("errored");
   };
+  const send = (command, fields) => stream.request(command, fields).catch(refused);
 
   const actions = {
     play: () => {
@@ -88,26 +93,10 @@ export function mount(root, stream) {
   };
   for (const button of buttons) button.addEventListener("click", () => run(button.dataset.command));
 
-  // ------------------------------------------------------------------ errors beside the control
-
   function clearError() {
     if (message) message.textContent = "";
     for (const button of buttons) button.classList.remove("errored");
   }
-  stream.on("error", (frame) => {
-    if (!mine.has(frame.command_id) && !has(frame.command)) return;
-    mine.delete(frame.command_id);
-    if (message) {
-      message.textContent = frame.message;
-      message.dataset.command = frame.command ?? "";
-    }
-    const button = buttons.find((b) => b.dataset.command === frame.command);
-    button?.classList.add("errored");
-    if (frame.command === "play" || frame.command === "train") setJob(null);
-  });
-  stream.on("ack", (frame) => {
-    mine.delete(frame.command_id);
-  });
 
   // ------------------------------------------------------------------ speed
 
@@ -127,7 +116,7 @@ export function mount(root, stream) {
     });
     speed.addEventListener("pointerup", () => speed.blur());
   }
-  state.on("speed", showSpeed);
+  state.watch("speed", showSpeed);
   showSpeed();
 
   // ------------------------------------------------------------------ timeline and phase
@@ -161,22 +150,24 @@ export function mount(root, stream) {
     describe();
   });
 
-  if (timeline && stream.onChange) {
-    stream.onChange((source) => {
-      const count = source.length;
-      const at = source.position ?? count;
-      timeline.max = String(count);
-      timeline.value = String(at);
-      timeline.disabled = count === 0;
-      const label = source.label(at);
-      if (timelineValue) timelineValue.textContent = source.position === null ? `live${count ? ` · ${label}` : ""}` : `${label} (${at}/${count})`;
-      root.classList.toggle("replaying", source.position !== null);
-      if (liveButton) liveButton.hidden = source.position === null;
-      if (source.position === null && cycle.replay) {
-        cycle.replay = false;
-        describe();
-      }
-    });
+  const showTimeline = (source) => {
+    const count = source.length;
+    const at = source.position ?? count;
+    timeline.max = String(count);
+    timeline.value = String(at);
+    timeline.disabled = count === 0;
+    const label = source.label(at);
+    if (timelineValue) timelineValue.textContent = source.position === null ? `live${count ? ` · ${label}` : ""}` : `${label} (${at}/${count})`;
+    root.classList.toggle("replaying", source.position !== null);
+    if (liveButton) liveButton.hidden = source.position === null;
+    if (source.position === null && cycle.replay) {
+      cycle.replay = false;
+      describe();
+    }
+  };
+  if (timeline && stream.seek) {
+    stream.on("change", showTimeline);
+    showTimeline(stream);
     timeline.addEventListener("input", () => {
       if (job === "play") actions.pause(); // looking back: hold the run still
       stream.seek(Number(timeline.value));

@@ -1,0 +1,201 @@
+"""Commands, client to server: each a model tagged by its `type`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, TypeAdapter
+
+from app.engine import ClipMode
+from app.protocol.config import RunConfig, Strict
+from app.protocol.wire import PROTOCOL_VERSION, Matrix, Number, Vector
+
+
+class _Command(Strict):
+    """What every command carries."""
+
+    id: int | None = Field(None, description="echoed in the reply, so a client can match them")
+
+
+class Configure(_Command):
+    """Replace the run's configuration and start over."""
+
+    type: Literal["configure"]
+    config: RunConfig
+
+
+class Reset(_Command):
+    """Start the run over with the same configuration and seed."""
+
+    type: Literal["reset"]
+
+
+class StepForward(_Command):
+    """Run one time step of the forward pass."""
+
+    type: Literal["step_forward"]
+
+
+class StepBackward(_Command):
+    """Run one time step of backpropagation through time."""
+
+    type: Literal["step_backward"]
+
+
+class Advance(_Command):
+    """The next step of the teaching cycle: forward steps, then BPTT steps, then the update."""
+
+    type: Literal["advance"]
+
+
+class FinishIteration(_Command):
+    """Finish the current iteration: rest of forward, all of backward, then the update."""
+
+    type: Literal["finish_iteration"]
+
+
+class Play(_Command):
+    """Animate steps continuously at a given speed until paused."""
+
+    type: Literal["play"]
+    steps_per_second: float = Field(2.0, gt=0, le=120)
+
+
+class Pause(_Command):
+    """Stop playing or training at once."""
+
+    type: Literal["pause"]
+
+
+class Train(_Command):
+    """Run N full iterations in the background, streaming progress."""
+
+    type: Literal["train"]
+    iterations: int = Field(100, ge=1)
+
+
+class SetHyper(_Command):
+    """Change learning rate, clipping or sampling temperature mid-run, without a reset."""
+
+    type: Literal["set_hyper"]
+    learning_rate: float | None = Field(None, gt=0, le=10)
+    clip_mode: ClipMode | None = None
+    clip_threshold: float | None = Field(None, gt=0, le=1e6)
+    temperature: float | None = Field(
+        None, gt=0, le=10, description="the run's sampling temperature (config.temperature)"
+    )
+
+
+class Sample(_Command):
+    """Generate a sequence from the current model."""
+
+    type: Literal["sample"]
+    length: int = Field(40, ge=1, le=1000)
+    temperature: float | None = Field(
+        None, gt=0, le=10, description="null: the run's config.temperature"
+    )
+    prime: str = Field("", max_length=200, description="text to feed before sampling")
+
+
+class Rescale(_Command):
+    """Rescale the recurrent matrix to a spectral radius, keeping its eigenvectors (lab knob)."""
+
+    type: Literal["rescale"]
+    spectral_radius: float = Field(gt=0, le=10)
+
+
+class Diagnose(_Command):
+    """Measure how gradients flow through the current sequence, without stepping the run."""
+
+    type: Literal["diagnose"]
+
+
+class UseText(_Command):
+    """Learn a character language model of the text the user pastes."""
+
+    type: Literal["use_text"]
+    text: str = Field(min_length=1, max_length=50_000)
+
+
+class Export(_Command):
+    """Ask for the whole session (config, seed, weights, history) as JSON."""
+
+    type: Literal["export"]
+
+
+class BatchState(Strict):
+    """The data of the iteration in progress."""
+
+    inputs: list[Any] = Field(description="(T, B) token ids or (T, B, D) values")
+    targets: list[Any] = Field(description="(T, B) token ids or (T, B, O) values")
+    loss_mask: Matrix | None = None
+    stateful: bool = False
+    decoder_inputs: list[Any] | None = None
+    source_lengths: list[int] | None = None
+    next_cursor: int | None = None
+
+
+class SessionState(Strict):
+    """A whole session, as `export` sends it and `import` takes it back.
+
+    Floats are float64 written exactly; the generator's 128-bit state travels as decimal strings
+    (a browser's JSON.parse would round big integers).
+    """
+
+    format: Literal["unroll-session"] = "unroll-session"
+    protocol_version: int = PROTOCOL_VERSION
+    config: RunConfig
+    iteration: int = Field(ge=0)
+    params: dict[str, Vector | Matrix]
+    optimizer: dict[str, Number | Vector | Matrix]
+    rng: dict[str, Any] = Field(description="numpy bit generator state")
+    cursor: int | None = Field(None, description="position in a streamed corpus")
+    text: str | None = Field(None, max_length=50_000, description="pasted text, if used")
+    h_carry: Matrix | None = None
+    smooth_loss: Number | None = None
+    loss_history: Vector = Field(default_factory=list)
+    samples_drawn: int = Field(0, ge=0)
+    batch: BatchState
+    forward_steps: int = Field(0, ge=0, description="forward steps taken in this iteration")
+    backward_steps: int = Field(0, ge=0, description="BPTT steps taken in this iteration")
+
+
+class Import(_Command):
+    """Restore a session from an export."""
+
+    type: Literal["import"]
+    state: SessionState
+
+
+# A room (connect to /ws/room/CODE) shows one run to many viewers: everyone joins as a student;
+# the room's secret token makes a connection its teacher, the only one whose commands drive it.
+
+
+class Join(_Command):
+    """Take control of the room as its teacher, with the secret token given to its creator."""
+
+    type: Literal["join"]
+    token: str = Field(min_length=1, max_length=128, description="the room's control token")
+
+
+class Fork(_Command):
+    """Leave the room with a private copy of its current state, to go on from there alone."""
+
+    type: Literal["fork"]
+
+
+class EndRoom(_Command):
+    """End the room (teacher only): every student's view is told, then closed."""
+
+    type: Literal["end_room"]
+
+
+# Grouped by what they do; the tags keep this order (COMMAND_TYPES, static/js/protocol.js).
+CycleCommand = Configure | Reset | StepForward | StepBackward | Advance | FinishIteration
+JobCommand = Play | Pause | Train | SetHyper | Sample | Rescale | Diagnose
+RunCommand = UseText | Export | Import
+RoomCommand = Join | Fork | EndRoom
+Command = Annotated[
+    CycleCommand | JobCommand | RunCommand | RoomCommand, Field(discriminator="type")
+]
+command_adapter: TypeAdapter[Command] = TypeAdapter(Command)

@@ -1,0 +1,98 @@
+"""Validating a client's message into a command, and the JSON Schema of the whole protocol."""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+import orjson
+from pydantic import ValidationError
+
+from app.protocol.commands import Command, command_adapter
+from app.protocol.config import RunConfig
+from app.protocol.frames import Error, Frame, frame_adapter
+from app.protocol.wire import PROTOCOL_VERSION
+
+
+def _tags(tagged_union: Any) -> tuple[str, ...]:
+    """The `type` literals of a discriminated union, in declaration order."""
+    members = get_args(get_args(tagged_union)[0])
+    return tuple(get_args(m.model_fields["type"].annotation)[0] for m in members)
+
+
+COMMAND_TYPES = _tags(Command)
+FRAME_TYPES = _tags(Frame)
+
+_RANGE_ERRORS = {
+    "greater_than",
+    "greater_than_equal",
+    "less_than",
+    "less_than_equal",
+    "too_short",
+    "too_long",
+    "string_too_short",
+    "string_too_long",
+}
+
+
+def parse_command(raw: str | bytes, max_bytes: int, max_import_bytes: int = 0) -> Command | Error:
+    """Decode and validate a client message; anything wrong becomes an Error naming the field.
+
+    Only an `import` may be larger than `max_bytes` (up to `max_import_bytes`): a saved session
+    carries its weights.
+    """
+    size = len(raw.encode()) if isinstance(raw, str) else len(raw)
+    if size > max(max_bytes, max_import_bytes):
+        return _too_large(size, max_bytes)
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return Error(code="invalid_json", message=f"not valid JSON: {exc}")
+    is_import = isinstance(data, dict) and data.get("type") == "import"
+    if size > max_bytes and not is_import:
+        return _too_large(size, max_bytes)
+    try:
+        return command_adapter.validate_python(data)
+    except ValidationError as exc:
+        return _refusal(exc, data)
+
+
+def _too_large(size: int, max_bytes: int) -> Error:
+    return Error(code="too_large", message=f"message is {size} bytes; limit {max_bytes}")
+
+
+def _refusal(exc: ValidationError, data: Any) -> Error:
+    """The typed error for a message that is JSON but not a valid command."""
+    command_id = data.get("id") if isinstance(data, dict) else None
+    if not isinstance(command_id, int) or isinstance(command_id, bool):
+        command_id = None
+    first = exc.errors(include_url=False)[0]
+    kind = first["type"]
+    known = ", ".join(COMMAND_TYPES)
+    if kind == "model_attributes_type":
+        message = "a command must be a JSON object with a 'type' field"
+        return Error(code="invalid_message", message=message, command_id=command_id)
+    if kind == "union_tag_not_found":
+        message = f"missing 'type'; known types: {known}"
+        return Error(code="invalid_message", field="type", message=message, command_id=command_id)
+    if kind == "union_tag_invalid":
+        message = f"unknown command type {data.get('type')!r}; known types: {known}"
+        return Error(code="unknown_type", field="type", message=message, command_id=command_id)
+    # The first loc entry is the matched tag (e.g. "configure"); the rest is the field path.
+    field = ".".join(str(part) for part in first["loc"][1:]) or None
+    code = "out_of_range" if kind in _RANGE_ERRORS else "invalid_message"
+    return Error(code=code, field=field, message=first["msg"], command_id=command_id)
+
+
+def json_schema() -> dict[str, Any]:
+    """The protocol as one JSON Schema document: commands, frames and the run configuration.
+
+    "config" is RunConfig's own schema, every option of a choice field listed as an `enum`: the
+    one source the pages build their option lists from.
+    """
+    return {
+        "title": "Unroll websocket protocol",
+        "protocol_version": PROTOCOL_VERSION,
+        "commands": command_adapter.json_schema(),
+        "frames": frame_adapter.json_schema(),
+        "config": RunConfig.model_json_schema(),
+    }

@@ -1,0 +1,10 @@
+"""A run and its parts, each with one job; app.session is the facade over them.
+
+- state: the run's task, net, parameters, optimizer, generators, data cursor and history;
+  opening one checks the server's limits.
+- training: the one training loop (pages, presets' tests and benchmarks), held-out metrics.
+- stepper: the teaching cycle (forward steps, BPTT steps, the update) over a run.
+- presenter: engine records and run state as protocol frames.
+- snapshot: export and import of a whole session.
+- sampling: text drawn from a character model.
+"""

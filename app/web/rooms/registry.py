@@ -1,0 +1,99 @@
+"""The rooms of one server process: those it owns, and those it relays to its students."""
+
+from __future__ import annotations
+
+import secrets
+
+from app import protocol as p
+from app.web.broker import Broker
+from app.web.client import Client
+from app.web.rooms.notices import join_url, public_base
+from app.web.rooms.relay import Relay
+from app.web.rooms.room import DIRECTORY_REFRESH_SECONDS, Room
+from app.web.rooms.seat import Seat
+from app.web.sessions import SessionRegistry, new_session
+from app.web.settings import Settings
+
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read off a projector
+CODE_LENGTH = 6
+CODE_PATTERN = r"^[A-Za-z0-9]{4,12}$"
+
+
+class RoomsFull(Exception):
+    """This process drives as many rooms as its settings allow."""
+
+
+class Rooms:
+    """The rooms this process owns and the rooms it relays to its students."""
+
+    def __init__(self, settings: Settings, sessions: SessionRegistry, broker: Broker) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.broker = broker
+        self.owned: dict[str, Room] = {}
+        self.relays: dict[str, Relay] = {}
+
+    @property
+    def directory_ttl(self) -> float:
+        """How long a room's directory entry outlives its owner's last refresh."""
+        return 3 * DIRECTORY_REFRESH_SECONDS
+
+    async def start(self) -> None:
+        """Connect the broker."""
+        await self.broker.start()
+
+    async def stop(self) -> None:
+        """End every room this process drives, then disconnect."""
+        for room in list(self.owned.values()):
+            await room.end("ended")
+        await self.broker.stop()
+
+    async def create(self) -> Room:
+        """A new room with a fresh run, a free code and a secret token."""
+        if len(self.owned) >= self.settings.max_rooms:
+            raise RoomsFull(f"this server drives {self.settings.max_rooms} rooms already")
+        session = new_session(self.settings)
+        code = await self._claim_code()
+        room = Room(self, code, session)
+        await room.driver.greet()  # the run's hello and spectrum open the snapshot
+        await self.broker.owners.serve(code, room.on_note, room.on_request)
+        self.owned[code] = room
+        return room
+
+    async def _claim_code(self) -> str:
+        for _ in range(100):
+            code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+            if await self.broker.directory.claim(code, self.directory_ttl):
+                return code
+        raise RoomsFull("no free room code")
+
+    async def exists(self, code: str) -> bool:
+        """Whether a room is live (here or in another process)."""
+        return code in self.owned or await self.broker.directory.exists(code)
+
+    async def seat(self, code: str, client: Client) -> Seat | None:
+        """Seat a new client in a room as a student; None if there is no such room."""
+        if not await self.exists(code):
+            return None
+        relay = await self._relay(code)
+        if relay is None:
+            return None
+        if len(relay.students) >= self.settings.max_room_students:
+            raise RoomsFull(f"room {code} is full ({self.settings.max_room_students} students)")
+        link = join_url(public_base(client.url, self.settings), code)
+        students = len(relay.students) + 1  # on this process; the teacher sees the total
+        client.deliver(p.RoomFrame(code=code, role="student", students=students, join_url=link))
+        relay.add(client)
+        return Seat(self, code, relay)
+
+    async def _relay(self, code: str) -> Relay | None:
+        """This process's relay of the room, opened if need be; None if it cannot follow it."""
+        relay = self.relays.get(code)
+        if relay is None or relay.closed:
+            relay = self.relays[code] = Relay(self, code)
+            await relay.open()
+        else:
+            await relay.ready.wait()
+        if relay.failed or relay.closed:
+            return None
+        return relay

@@ -1,0 +1,59 @@
+"""Helpers for classroom room tests: create a room, take a seat, teach, drive."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketTestSession
+
+from tests.web.wsutil import receive, until_ack
+
+Room = dict[str, Any]
+
+
+def create_room(client: TestClient) -> Room:
+    response = client.post("/api/rooms")
+    assert response.status_code == 201, response.text
+    room: Room = response.json()
+    return room
+
+
+def seat(ws: WebSocketTestSession) -> list[Any]:
+    """Read what every new seat gets: the room frame, then the run's current state."""
+    room = receive(ws)
+    assert room["type"] == "room" and room["role"] == "student"
+    frames = [receive(ws), receive(ws)]
+    assert [f["type"] for f in frames] == ["hello", "spectrum"]
+    return frames
+
+
+def teach(ws: WebSocketTestSession, room: Room) -> Any:
+    """Show the token; return the teacher's room frame."""
+    frames = until_ack(ws, {"type": "join", "token": room["token"], "id": 0})
+    assert [f["type"] for f in frames] == ["room", "ack"]
+    assert frames[0]["role"] == "teacher"
+    return frames[0]
+
+
+def drive(teacher: WebSocketTestSession, command: dict[str, Any]) -> list[Any]:
+    """A teacher's command: its frames up to the ack, without the student counts sent meanwhile."""
+    return [f for f in until_ack(teacher, command) if f["type"] != "room"]
+
+
+def until_count(teacher: WebSocketTestSession, students: int) -> None:
+    """Read the teacher's frames until the student count says `students`."""
+    for _ in range(200):
+        frame = receive(teacher)
+        if frame["type"] == "room" and frame["students"] == students:
+            return
+    raise AssertionError(f"the count never said {students}")
+
+
+def receive_until(ws: WebSocketTestSession, kind: str, limit: int = 200) -> list[Any]:
+    frames = []
+    for _ in range(limit):
+        frames.append(receive(ws))
+        if frames[-1]["type"] == kind:
+            return frames
+    raise AssertionError(f"no {kind} frame in {limit}")
