@@ -11,10 +11,6 @@ Each defines next_batch(cursor) -> (inputs, targets, mask, stateful, next cursor
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 
 from app.export.template import (
@@ -27,19 +23,12 @@ from app.export.template import (
 )
 from app.inputs import InputError
 from app.protocol import RunConfig
+from app.run.state import DataStart
 from app.tasks.base import Batch, Task
 from app.tasks.text import CharTextTask
 from app.tasks.uploaded.series import SeriesTask
 
 MAX_EMBEDDED_VALUES = 2_000_000  # recorded batches beyond this make the script too large
-
-
-@dataclass(frozen=True)
-class DataStart:
-    """Where the data stands before the first exported iteration."""
-
-    cursor: int | None  # the stream position the next batch is drawn at
-    rng_state: Mapping[str, Any]  # the data generator's bit_generator.state
 
 
 STREAM = '''

@@ -18,7 +18,7 @@ import numpy as np
 
 from app.engine import ModelSpec, Net, check_params
 from app.export.cell_code import cell_code
-from app.export.data_code import DataStart, data_code
+from app.export.data_code import data_code
 from app.export.model_code import (
     embedded_params_code,
     loss_code,
@@ -29,7 +29,7 @@ from app.export.template import UNPACK, tidy
 from app.export.train_code import carried_state_code, loop_code, optimizer_state_code
 from app.inputs import InputError
 from app.protocol import RunConfig
-from app.run.state import generators, init_spec
+from app.run.state import DataStart, generators, init_spec
 from app.tasks.base import Task
 
 RULE = "# " + "-" * 98

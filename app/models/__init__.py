@@ -3,6 +3,20 @@
 from __future__ import annotations
 
 from app.models.sidecar import Sidecar, parse_sidecar
-from app.models.torch_weights import TorchModel, WeightsLimits, load_torch_model
+from app.models.torch_weights import (
+    MODULE_CELLS,
+    Module,
+    TorchModel,
+    WeightsLimits,
+    load_torch_model,
+)
 
-__all__ = ["Sidecar", "TorchModel", "WeightsLimits", "load_torch_model", "parse_sidecar"]
+__all__ = [
+    "MODULE_CELLS",
+    "Module",
+    "Sidecar",
+    "TorchModel",
+    "WeightsLimits",
+    "load_torch_model",
+    "parse_sidecar",
+]

@@ -37,8 +37,9 @@ CELLS: dict[int, tuple[EngineCell, Module]] = {
     4: ("lstm", "nn.LSTM"),
     3: ("gru_torch", "nn.GRU"),
 }
-# torch's gate blocks in stacking order, named as the engine's blocks (the GRU's n is its h)
 MODULES = {cell: module for cell, module in CELLS.values()}
+MODULE_CELLS: dict[Module, EngineCell] = {module: cell for cell, module in CELLS.values()}
+# torch's gate blocks in stacking order, named as the engine's blocks (the GRU's n is its h)
 TORCH_ORDER = {"rnn": ("h",), "lstm": ("i", "f", "g", "o"), "gru_torch": ("r", "z", "h")}
 FLOAT_DTYPES = {"F16", "F32", "F64"}
 LAYER = re.compile(r"(weight|bias)_(ih|hh|hr)_l(\d+)(_reverse)?$")
@@ -239,14 +240,18 @@ def _spec(side: Sidecar, cell: EngineCell, H: int, D: int, embedded: bool) -> Mo
 
 
 def load_torch_model(
-    weights: bytes, sidecar: str | bytes, limits: WeightsLimits | None = None
+    weights: bytes, sidecar: str | bytes | Sidecar, limits: WeightsLimits | None = None
 ) -> TorchModel:
     """Read a torch recurrent layer's .safetensors weights and its JSON sidecar into the engine.
 
     Raises InputError naming the tensor or sidecar key for anything that cannot load exactly.
     """
     limits = limits or WeightsLimits()
-    side = parse_sidecar(sidecar, max_vocab=limits.max_vocab, max_features=limits.max_features)
+    side = (
+        sidecar
+        if isinstance(sidecar, Sidecar)
+        else parse_sidecar(sidecar, max_vocab=limits.max_vocab, max_features=limits.max_features)
+    )
     tensors = read_tensors(weights, limits.max_bytes)
     prefix = _recurrent_prefix(list(tensors))
     _check_names(tensors, prefix)

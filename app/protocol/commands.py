@@ -8,6 +8,7 @@ from pydantic import Field, TypeAdapter
 
 from app.engine import ClipMode
 from app.protocol.config import RunConfig, Strict
+from app.protocol.uploads import DataPosition, UploadState
 from app.protocol.wire import PROTOCOL_VERSION, Matrix, Number, Vector
 
 
@@ -123,6 +124,32 @@ class Export(_Command):
     type: Literal["export"]
 
 
+class UseUpload(_Command):
+    """Learn from a file uploaded over HTTP (a text or CSV file), with a loaded model if named."""
+
+    type: Literal["use_upload"]
+    upload_id: str = Field(min_length=1, max_length=64, description="the data file's upload id")
+    model_id: str | None = Field(
+        None, min_length=1, max_length=64, description="a weights upload's id: run that model"
+    )
+    target: str | None = Field(
+        None, max_length=100, description="CSV: the column to forecast (default: the last)"
+    )
+    inputs: list[str] | None = Field(
+        None, max_length=64, description="CSV: the columns read (default: the target's own past)"
+    )
+
+
+class ExportScript(_Command):
+    """Ask for the run as one standalone NumPy script that prints the server's losses."""
+
+    type: Literal["export_script"]
+    iterations: int = Field(100, ge=1, le=100_000, description="iterations the script trains")
+    start: Literal["seed", "now"] = Field(
+        "seed", description="from the run's start (its seed, or a loaded model), or from now"
+    )
+
+
 class BatchState(Strict):
     """The data of the iteration in progress."""
 
@@ -158,6 +185,10 @@ class SessionState(Strict):
     batch: BatchState
     forward_steps: int = Field(0, ge=0, description="forward steps taken in this iteration")
     backward_steps: int = Field(0, ge=0, description="BPTT steps taken in this iteration")
+    upload: UploadState | None = Field(None, description="the uploaded data the run learns")
+    drawn_from: DataPosition | None = Field(
+        None, description="the data's position before this iteration's batch was drawn"
+    )
 
 
 class Import(_Command):
@@ -193,7 +224,7 @@ class EndRoom(_Command):
 # Grouped by what they do; the tags keep this order (COMMAND_TYPES, static/js/protocol.js).
 CycleCommand = Configure | Reset | StepForward | StepBackward | Advance | FinishIteration
 JobCommand = Play | Pause | Train | SetHyper | Sample | Rescale | Diagnose
-RunCommand = UseText | Export | Import
+RunCommand = UseText | Export | Import | UseUpload | ExportScript
 RoomCommand = Join | Fork | EndRoom
 Command = Annotated[
     CycleCommand | JobCommand | RunCommand | RoomCommand, Field(discriminator="type")

@@ -15,6 +15,7 @@ from app.engine.types import Array
 from app.protocol import (
     PROTOCOL_VERSION,
     BatchState,
+    DataPosition,
     ExportFrame,
     Limits,
     SessionState,
@@ -22,8 +23,9 @@ from app.protocol import (
     wire_array,
     wire_number,
 )
+from app.run.own import restore_own
 from app.run.refusal import CommandRefused
-from app.run.state import RunState, open_run
+from app.run.state import DataStart, RunState, open_run
 from app.run.stepper import Iteration, Stepper
 from app.tasks import Batch, Task
 
@@ -53,8 +55,17 @@ def export_frame(run: RunState, it: Iteration) -> ExportFrame:
         batch=_batch_state(it.batch),
         forward_steps=it.forward_steps,
         backward_steps=it.backward_steps,
+        upload=None if run.upload is None else run.upload.state(),
+        drawn_from=_data_position(run.batch_start),
     )
     return ExportFrame.model_construct(type="export", state=state)
+
+
+def _data_position(start: DataStart | None) -> DataPosition | None:
+    if start is None:
+        return None
+    rng = _stringify_ints(dict(start.rng_state))
+    return DataPosition.model_construct(cursor=start.cursor, rng=rng)
 
 
 def _batch_state(batch: Batch) -> BatchState:
@@ -81,7 +92,8 @@ def restore(state: SessionState, limits: Limits) -> Stepper:
 
 
 def _restore(state: SessionState, limits: Limits) -> Stepper:
-    run = open_run(state.config, limits, state.text)
+    upload = None if state.upload is None else restore_own(state.upload, state.config)
+    run = open_run(state.config, limits, state.text, upload)
     params = {name: from_wire(value).astype(run.net.dtype) for name, value in state.params.items()}
     run.net.check_params(params)
     run.params = params
@@ -96,6 +108,7 @@ def _restore(state: SessionState, limits: Limits) -> Stepper:
     run.samples_drawn = state.samples_drawn
     run.iteration = state.iteration
     run.batch = _batch(state.batch, run.task)
+    run.batch_start = _data_start(state.drawn_from)
     stepper = Stepper(run)
     # Replay the steps already taken: the same arithmetic gives the same values.
     for _ in range(state.forward_steps):
@@ -103,6 +116,10 @@ def _restore(state: SessionState, limits: Limits) -> Stepper:
     for _ in range(state.backward_steps):
         stepper.step_backward()
     return stepper
+
+
+def _data_start(saved: DataPosition | None) -> DataStart | None:
+    return None if saved is None else DataStart(saved.cursor, _unstringify_ints(saved.rng))
 
 
 def _batch(saved: BatchState, task: Task) -> Batch:

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
-from app.web import api, catalog, classroom, lesson_pages, live, pages
+from app.web import api, catalog, classroom, lesson_pages, live, pages, uploads
 from app.web.broker import make_broker
 from app.web.paths import asset_dir
 from app.web.rooms.registry import Rooms
@@ -42,5 +42,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog.router)
     app.include_router(live.router)
     app.include_router(classroom.router)
+    uploads.install(app)
     app.mount("/static", StaticFiles(directory=asset_dir("static")), name="static")
     return app

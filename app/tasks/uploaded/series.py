@@ -54,6 +54,23 @@ def _scaling(values: np.ndarray) -> Scaling:
     return Scaling(float(values.mean()), std if std > 0 else 1.0)
 
 
+def training_rows(rows: int) -> int:
+    """How many of a table's rows are trained on: all but the held-out tail."""
+    return rows - max(2, round(rows * HELDOUT_FRACTION))
+
+
+def column_scalings(table: Table) -> dict[str, Scaling]:
+    """Every column's normalisation, as a task reading it would use (shown before one is built)."""
+    split = training_rows(table.rows)
+    return {name: _scaling(table.values[:split, k]) for k, name in enumerate(table.columns)}
+
+
+def longest_window(rows: int) -> int:
+    """The longest seq_len both splits of a table of `rows` rows can fill."""
+    split = training_rows(rows)
+    return min(split, rows - split) - 1
+
+
 class SeriesTask:
     """Forecast one column of a table one row ahead from chosen columns up to now."""
 
@@ -63,7 +80,7 @@ class SeriesTask:
     def __init__(self, table: Table, target: int, inputs: Sequence[int], name: str) -> None:
         self.target = table.columns[target]
         self.inputs = tuple(table.columns[k] for k in inputs)
-        self.split = table.rows - max(2, round(table.rows * HELDOUT_FRACTION))
+        self.split = training_rows(table.rows)
         used = dict.fromkeys([*inputs, target])  # each column once, in order
         self.raw = {table.columns[k]: table.values[:, k].copy() for k in used}  # (N,) each
         self.scaling = {col: _scaling(raw[: self.split]) for col, raw in self.raw.items()}
@@ -98,7 +115,7 @@ class SeriesTask:
     @property
     def max_seq_len(self) -> int:
         """The longest window both splits can fill."""
-        return min(self.split, len(self.y) - self.split) - 1
+        return longest_window(len(self.y))
 
     def _windows(self, starts: np.ndarray, seq_len: int) -> Batch:
         steps = starts[None, :] + np.arange(seq_len)[:, None]  # (T, B) rows

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import cached_property
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -23,13 +24,14 @@ from app.tasks.text import MIN_PASTED_CHARS, CharTextTask
 MAX_TEXT_BYTES = 1_000_000
 MIN_WORDS = 50  # enough for a training stream and a held-out tail
 WORD = re.compile(r"\w+(?:'\w+)*|[^\w\s]")
-LEVELS = ("char", "word")
+Level = Literal["char", "word"]
+LEVELS: tuple[Level, ...] = get_args(Level)
 
 
 class TokenTextTask(CharTextTask):
     """A text as a stream of tokens over a fixed vocabulary: its characters or its words."""
 
-    def __init__(self, tokens: Sequence[str], vocab: Sequence[str], *, level: str, name: str):
+    def __init__(self, tokens: Sequence[str], vocab: Sequence[str], *, level: Level, name: str):
         self.level = level
         self.separator = "" if level == "char" else " "  # words never hold a space
         text = self.separator.join(tokens)
@@ -53,6 +55,17 @@ class TokenTextTask(CharTextTask):
     def split(self, text: str) -> list[str]:
         """The tokens of a text this task wrote: its characters, or its space-separated words."""
         return list(text) if self.level == "char" else text.split(self.separator)
+
+    def tokenize(self, text: str) -> list[str]:
+        """The tokens a user's text (a sample's prime) reads as, words as the file's were cut;
+        a word outside the vocabulary reads as <unk> where the vocabulary has it."""
+        if self.level == "char":
+            return list(text)
+        words = WORD.findall(text.lower())
+        if UNK not in self.input_vocab:
+            return words
+        known = set(self.input_vocab)
+        return [word if word in known else UNK for word in words]
 
     def encode(self, text: str) -> np.ndarray:
         """Ids of the tokens; a word outside the vocabulary reads as <unk>."""
@@ -143,9 +156,13 @@ def text_task(
     `vocab`, when given (a loaded model's), fixes the vocabulary: characters outside it are
     refused, words outside it read as <unk> (refused if it has none).
     """
-    if level not in LEVELS:
-        raise InputError("level", f"must be char or word; got {level!r}")
-    text = read_text(data, max_bytes)
+    return tokens_task(read_text(data, max_bytes), level, max_vocab, vocab, name)
+
+
+def tokens_task(
+    text: str, level: str, max_vocab: int, vocab: Sequence[str] | None, name: str
+) -> TokenTextTask:
+    """The task on a text already read (see text_task)."""
     if level == "char":
         if len(text) < MIN_PASTED_CHARS:
             message = f"has {len(text)} characters; at least {MIN_PASTED_CHARS} are needed"
@@ -153,6 +170,8 @@ def text_task(
         return TokenTextTask(
             list(text), _char_vocab(text, max_vocab, vocab), level="char", name=name
         )
+    if level != "word":
+        raise InputError("level", f"must be char or word; got {level!r}")
     words = WORD.findall(text.lower())
     if len(words) < MIN_WORDS:
         raise InputError("text", f"has {len(words)} words; at least {MIN_WORDS} are needed")
