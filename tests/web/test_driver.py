@@ -17,7 +17,7 @@ from app.web.driver import ROUTES, Driver
 from app.web.sessions import new_session
 from app.web.settings import Settings
 from tests.conftest import run_async
-from tests.web.uploadutil import series_upload
+from tests.run.uploadutil import series_upload
 from tests.web.wsutil import EXAMPLES, example
 
 SETTINGS = Settings()
