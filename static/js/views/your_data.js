@@ -70,6 +70,10 @@ export function mount(root, stream) {
     message.classList.toggle("ok", ok);
   };
   state.set({ dataUpload: null, modelUpload: null });
+  // Enter and Space here open the panel and press its buttons, not the page's shortcuts (finish
+  // the iteration, play); the other keys (→ to step) still reach the page.
+  const ownKey = (event) => (event.key === "Enter" || event.key === " ") && event.stopPropagation();
+  for (const type of ["keydown", "keyup"]) root.addEventListener(type, ownKey);
 
   // ------------------------------------------------------------------ the data file
 
@@ -193,7 +197,10 @@ export function mount(root, stream) {
     let text = "a lesson's data";
     if (own?.kind === "text") text = `${own.name}, read as ${own.level === "word" ? "words" : "characters"}`;
     if (own?.kind === "series") text = `${own.name}: forecast ${own.target} from ${own.inputs.join(", ")}`;
-    $("[data-role=in-use]").textContent = own?.model ? `${text}; model: ${own.model}` : text;
+    if (own?.model) text += `; model: ${own.model}`;
+    // The equations drawn for a GRU are Cho et al.'s; a loaded nn.GRU runs torch's form.
+    if (own?.model?.startsWith("nn.GRU")) text += " (torch's GRU: n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)))";
+    $("[data-role=in-use]").textContent = text;
     if (own?.scaling) showScaling(own.scaling, Object.keys(own.scaling));
     else previewScaling();
   });
