@@ -16,7 +16,7 @@ from typing import ParamSpec, TypeVar
 import numpy as np
 from pydantic import BaseModel
 
-from app.export.from_run import script_frame
+from app.export import script_frame
 from app.inputs import InputError
 from app.protocol import (
     BackwardFrame,

@@ -153,3 +153,20 @@ def test_the_panel_works_by_keyboard_at_390_px(page: Any, live_server: LiveServe
         box = page.locator(f"{PANEL} {selector}").first.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, selector
     shoot(page, "your-data-390px")
+
+
+def test_a_bad_file_is_refused_on_the_page_with_its_line_and_column(
+    page: Any, live_server: LiveServer
+) -> None:
+    open_playground(page, live_server.http, "?preset=hello")
+    open_panel(page)
+    bad = b"day,temperature\n1,12.5\n2,\n"
+    page.set_input_files(f"{PANEL} input[name=data]", files=[file("gaps.csv", bad, "text/csv")])
+    message = page.wait_for_selector(f"{PANEL} [data-role=message]:has-text('gaps.csv')")
+    assert message.text_content() == (
+        "gaps.csv: line 3, column 2: the 'temperature' cell is empty: missing values are not filled in"
+    )
+    assert page.is_disabled(f"{PANEL} [data-action=use-data]")
+    assert config(page)["task"] == "hello"  # the run goes on as it was
+    # Chromium logs every refused request; this one was refused on purpose.
+    page.console_errors[:] = [e for e in page.console_errors if "status of 422" not in e]
