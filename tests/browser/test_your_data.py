@@ -164,7 +164,8 @@ def test_a_bad_file_is_refused_on_the_page_with_its_line_and_column(
     page.set_input_files(f"{PANEL} input[name=data]", files=[file("gaps.csv", bad, "text/csv")])
     message = page.wait_for_selector(f"{PANEL} [data-role=message]:has-text('gaps.csv')")
     assert message.text_content() == (
-        "gaps.csv: line 3, column 2: the 'temperature' cell is empty: missing values are not filled in"
+        "gaps.csv: line 3, column 2: the 'temperature' cell is empty: "
+        "missing values are not filled in"
     )
     assert page.is_disabled(f"{PANEL} [data-action=use-data]")
     assert config(page)["task"] == "hello"  # the run goes on as it was
