@@ -100,7 +100,7 @@ class UploadInfo(Strict):
 class LoadedModelState(Strict):
     """A loaded model as a saved run carries it: its file, module and the weights it loaded."""
 
-    name: str
+    name: str = Field(max_length=100)
     module: TorchModule
     params: dict[str, Vector | Matrix] = Field(description="as loaded (engine names), exact")
 
@@ -108,7 +108,7 @@ class LoadedModelState(Strict):
 class UploadState(Strict):
     """A run's own uploaded data (and loaded model), as export carries it and import rebuilds it."""
 
-    name: str
+    name: str = Field(max_length=100)
     kind: Literal["text", "series"]
     level: TextLevel | None = None
     text: str | None = Field(None, description="text: the tokens, as the task walks them")

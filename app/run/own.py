@@ -213,7 +213,9 @@ def restore_own(state: UploadState, config: RunConfig) -> OwnData:
     cell = MODULE_CELLS[saved.module]
     spec = build_net(task, config).single_spec
     if spec is None or spec.cell != run_cell(cell):
-        raise ValueError(f"a {saved.module} runs as cell {run_cell(cell)}, not {config.cell}")
+        raise ValueError(
+            f"the saved {saved.module} runs as cell {run_cell(cell)}, not {config.cell}"
+        )
     spec = replace(spec, cell=cell)
     params = {k: from_wire(v) for k, v in saved.params.items()}
     if not all(np.isfinite(value).all() for value in params.values()):
@@ -237,6 +239,8 @@ def _restore_task(state: UploadState) -> OwnTask:
         raise ValueError("a saved series upload needs its columns, target and inputs")
     names = tuple(state.columns)
     values = np.stack([from_wire(state.columns[name]) for name in names], axis=1)
+    if not np.isfinite(values).all():
+        raise ValueError("a saved series holds NaN or infinity")
     rows = tuple(range(1, len(values) + 1))
     table = Table(names, values, header=True, lines=rows)
     return series_task(table, state.target, state.inputs, name=UPLOADED)

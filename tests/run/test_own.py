@@ -290,3 +290,37 @@ def test_a_saved_run_on_an_upload_opens_again_exactly(kind: str) -> None:
     if "model" in kind:
         for name, value in loaded.items():
             np.testing.assert_array_equal(opened.run.params[name], value)
+
+
+def test_a_saved_upload_that_does_not_hold_together_is_refused() -> None:
+    session = fresh()
+    use(
+        session,
+        series_upload(),
+        model_upload("nn.GRU", "features"),
+        target="temperature",
+        inputs=COLUMNS,
+    )
+    state = orjson.loads(p.encode(session.export()))["state"]
+    broken = {
+        "NaN": {
+            **state,
+            "upload": {
+                **state["upload"],
+                "columns": {"rain": ["NaN"] * 60, "temperature": [1.0] * 60},
+            },
+        },
+        "cell": {**state, "config": {**state["config"], "cell": "lstm"}},
+        "text": {**state, "upload": {**state["upload"], "kind": "text"}},
+    }
+    messages = {
+        "NaN": "a saved series holds NaN or infinity",
+        "cell": "the saved nn.GRU runs as cell gru, not lstm",
+        "text": "a saved text upload needs its text, level and vocab",
+    }
+    run = session.run
+    for name, saved in broken.items():
+        with pytest.raises(CommandRefused, match=f"cannot import: {messages[name]}") as refused:
+            session.import_state(p.SessionState.model_validate(saved))
+        assert refused.value.field == "state"
+        assert session.run is run
