@@ -29,8 +29,7 @@ from app.protocol import (
 from app.run.shelf import CsvFile, ModelFile, TextFile
 from app.run.state import UPLOADED, build_net
 from app.tasks import Task
-from app.tasks.uploaded import SeriesTask, Table, TokenTextTask, series_task
-from app.tasks.uploaded.text import tokens_task
+from app.tasks.uploaded import SeriesTask, Table, TokenTextTask, series_task, text_task
 
 OwnTask = TokenTextTask | SeriesTask
 
@@ -185,7 +184,8 @@ def _text_for(data: TextFile, side: Sidecar) -> TokenTextTask:
     if side.outputs != side.inputs:
         message = "the model predicts other tokens than it reads; a text trains its next token"
         raise InputError("model_id", message)
-    return tokens_task(data.text, data.task.level, len(side.inputs), side.inputs, UPLOADED)
+    level, vocab = data.task.level, side.inputs
+    return text_task(data.text, level=level, max_vocab=len(vocab), vocab=vocab, name=UPLOADED)
 
 
 def _series_for(
@@ -234,7 +234,10 @@ def _restore_task(state: UploadState) -> OwnTask:
     if state.kind == "text":
         if state.text is None or state.vocab is None or state.level is None:
             raise ValueError("a saved text upload needs its text, level and vocab")
-        return tokens_task(state.text, state.level, len(state.vocab), state.vocab, UPLOADED)
+        vocab = state.vocab
+        return text_task(
+            state.text, level=state.level, max_vocab=len(vocab), vocab=vocab, name=UPLOADED
+        )
     if state.columns is None or state.target is None or state.inputs is None:
         raise ValueError("a saved series upload needs its columns, target and inputs")
     names = tuple(state.columns)

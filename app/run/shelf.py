@@ -28,9 +28,8 @@ from app.protocol import (
 from app.run.refusal import CommandRefused
 from app.run.state import UPLOADED
 from app.tasks.base import UNK
-from app.tasks.uploaded import Table, TokenTextTask, read_table, read_text
+from app.tasks.uploaded import Table, TokenTextTask, read_table, read_text, text_task
 from app.tasks.uploaded.series import column_scalings, longest_window, training_rows
-from app.tasks.uploaded.text import tokens_task
 
 MAX_NAME_CHARS = 100
 ROW_OVERHEAD_BYTES = 36  # a table keeps each row's file line (a Python int in a tuple)
@@ -124,7 +123,8 @@ def read_upload(
     name = clean_name(name)
     if kind == "text":
         text = read_text(data, limits.max_bytes)
-        return TextFile(name, text, tokens_task(text, level, limits.max_vocab, None, UPLOADED))
+        task = text_task(text, level=level, max_vocab=limits.max_vocab, name=UPLOADED)
+        return TextFile(name, text, task)
     if kind == "csv":
         return CsvFile(name, read_table(data, max_bytes=limits.max_bytes, max_rows=limits.max_rows))
     weights = WeightsLimits(limits.max_weights_bytes, limits.max_hidden_size, limits.max_vocab)

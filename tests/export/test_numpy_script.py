@@ -58,7 +58,7 @@ def weather() -> Task:
 
 def words() -> Task:
     text = "the cat sat on the mat . the dog sat on the log , and the cat ran . " * 12
-    return text_task(text.encode(), level="word", max_vocab=8)
+    return text_task(text, level="word", max_vocab=8)
 
 
 def preset(name: str, **overrides: Any) -> tuple[Callable[[], Task], dict[str, Any]]:

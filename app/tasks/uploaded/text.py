@@ -143,26 +143,19 @@ def _refuse_unknown_word(text: str, allowed: set[str]) -> None:
 
 
 def text_task(
-    data: bytes,
+    text: str,
     *,
     level: str = "char",
-    max_bytes: int = MAX_TEXT_BYTES,
     max_vocab: int = 256,
     vocab: Sequence[str] | None = None,
     name: str = "uploaded_text",
 ) -> TokenTextTask:
-    """A character- or word-level task on an uploaded file; InputError says what is wrong, where.
+    """A character- or word-level task on a file's text (see read_text); InputError says what
+    is wrong, where.
 
     `vocab`, when given (a loaded model's), fixes the vocabulary: characters outside it are
     refused, words outside it read as <unk> (refused if it has none).
     """
-    return tokens_task(read_text(data, max_bytes), level, max_vocab, vocab, name)
-
-
-def tokens_task(
-    text: str, level: str, max_vocab: int, vocab: Sequence[str] | None, name: str
-) -> TokenTextTask:
-    """The task on a text already read (see text_task)."""
     if level == "char":
         if len(text) < MIN_PASTED_CHARS:
             message = f"has {len(text)} characters; at least {MIN_PASTED_CHARS} are needed"
