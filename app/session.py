@@ -16,10 +16,13 @@ from typing import ParamSpec, TypeVar
 import numpy as np
 from pydantic import BaseModel
 
+from app.export import script_frame
+from app.inputs import InputError
 from app.protocol import (
     BackwardFrame,
     DiagnosticsFrame,
     ExportFrame,
+    ExportScript,
     ForwardFrame,
     Hello,
     Limits,
@@ -28,15 +31,19 @@ from app.protocol import (
     ReplayFrame,
     RunConfig,
     SampleFrame,
+    ScriptFrame,
     SequenceFrame,
     SessionState,
     SetHyper,
     SpectrumFrame,
+    UseUpload,
 )
 from app.protocol import Sample as SampleCommand
 from app.run import presenter
+from app.run.own import own_data
 from app.run.refusal import CommandRefused
 from app.run.sampling import sample_text
+from app.run.shelf import Shelf
 from app.run.snapshot import export_frame, restore
 from app.run.state import PASTED, RunState, open_run
 from app.run.stepper import Iteration, Stepper
@@ -66,6 +73,7 @@ class Session:
     def __init__(self, config: RunConfig, limits: Limits, *, text: str | None = None) -> None:
         self.id = uuid.uuid4().hex[:12]
         self.limits = limits
+        self.shelf = Shelf()  # files uploaded for this session (app.web.uploads fills it)
         self.stepper = Stepper(open_run(config, limits, text))
 
     @property
@@ -177,18 +185,31 @@ class Session:
 
     def reset(self) -> Hello:
         """Start over with the same configuration and seed."""
-        self.stepper = Stepper(open_run(self.config, self.limits, self.run.text))
-        return self.hello()
+        return self.configure(self.config)
 
     def configure(self, config: RunConfig) -> Hello:
         """Start over with a new configuration; on refusal the old run goes on untouched."""
-        self.stepper = Stepper(open_run(config, self.limits, self.run.text))
+        self.stepper = Stepper(open_run(config, self.limits, self.run.text, self.run.upload))
         return self.hello()
 
     def use_text(self, text: str) -> Hello:
         """Switch to a character model of pasted text, keeping the other settings."""
         config = self.config.model_copy(update={"task": PASTED})
-        self.stepper = Stepper(open_run(config, self.limits, text))
+        self.stepper = Stepper(open_run(config, self.limits, text, self.run.upload))
+        return self.hello()
+
+    def use_upload(self, command: UseUpload) -> Hello:
+        """Switch to uploaded data (its task's defaults), run by a loaded model if one is named."""
+        data = self.shelf.data_file(command.upload_id)
+        model = None if command.model_id is None else self.shelf.model_file(command.model_id)
+        try:
+            upload = own_data(data, model, command.target, command.inputs)
+        except InputError as exc:
+            raise CommandRefused("out_of_range", str(exc), exc.field) from exc
+        run = open_run(upload.config(self.config), self.limits, self.run.text, upload)
+        if upload.model is not None and (run.upload is None or run.upload.model is None):
+            raise CommandRefused("out_of_range", str(upload.model.misfit(run.net)), "model_id")
+        self.stepper = Stepper(run)
         return self.hello()
 
     def import_state(self, state: SessionState) -> Hello:
@@ -199,6 +220,13 @@ class Session:
     def export(self) -> ExportFrame:
         """Everything needed to continue this run exactly, as JSON-able values."""
         return export_frame(self.run, self.iteration)
+
+    def export_script(self, command: ExportScript) -> ScriptFrame:
+        """The run as one standalone NumPy script, from its start or from now."""
+        try:
+            return script_frame(self.run, command.iterations, command.start)
+        except InputError as exc:
+            raise CommandRefused("out_of_range", exc.message, exc.field) from exc
 
     # ----------------------------------------------------------------- knobs and instruments
 

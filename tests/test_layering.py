@@ -1,5 +1,8 @@
 """Data flows one way: engine -> tasks -> run -> session -> web. Each layer imports only below.
 
+app/inputs.py (the error a user's file gets) sits under every layer that reads one; app/models
+(torch weights) beside the tasks; app/export (a run as a script) above the run.
+
 app/engine stays pure NumPy: no web framework, no I/O libraries, nothing else of the app.
 """
 
@@ -15,8 +18,18 @@ FORBIDDEN = {"fastapi", "starlette", "pydantic", "uvicorn", "websockets", "jinja
 ALLOWED_APP = "app.engine"
 # What each layer may import of the app (besides itself): never a layer above it.
 LAYERS = {
-    "tasks": {"app.engine", "app.tasks"},
-    "run": {"app", "app.engine", "app.tasks", "app.protocol", "app.run"},
+    "tasks": {"app.engine", "app.inputs", "app.tasks"},
+    "models": {"app.engine", "app.inputs", "app.models"},
+    "run": {
+        "app",
+        "app.engine",
+        "app.inputs",
+        "app.models",
+        "app.tasks",
+        "app.protocol",
+        "app.run",
+    },
+    "export": {"app.engine", "app.inputs", "app.tasks", "app.protocol", "app.run", "app.export"},
     "protocol": {"app.engine", "app.protocol"},
 }
 

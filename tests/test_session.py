@@ -307,4 +307,5 @@ def test_starting_over_swaps_the_run_and_a_refusal_keeps_it() -> None:
     hello = session.configure(p.RunConfig(hidden_size=5))
     assert session.run is not run and session.id == session_id == hello.session_id
     assert session.iteration.number == 0 and session.config.hidden_size == 5
-    assert set(vars(session)) == {"id", "limits", "stepper"}  # one object holds the whole run
+    # One object holds the whole run; beside it only the files uploaded for the session.
+    assert set(vars(session)) == {"id", "limits", "shelf", "stepper"}

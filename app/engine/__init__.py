@@ -1,12 +1,12 @@
 """Unroll's recurrent engine: pure NumPy RNN, LSTM and GRU, step by step forward and back.
 
 Modules: spec (ModelSpec, InitSpec and the options a run may choose), params (names, shapes,
-seeded init), activations, cells (the recurrences behind one interface), heads (softmax / linear
-outputs), unroll (the shared driver), forward (Forward), backward (Backward), train
-(loss_and_grads, clipping, the update), optim (optimizers), diagnostics (gradient flow,
-Jacobians, spectrum), sampling, net (the Net interface and the single net), chain (passes
-stepped one after another), seq2seq (the encoder-decoder net), numerics (non-finite checks,
-norms), types.
+seeded init), activations, cells (the recurrences behind one interface; cells_torch: torch.nn.GRU's
+form; cell_types: every cell by name), heads (softmax / linear outputs), unroll (the shared
+driver), forward (Forward), backward (Backward), train (loss_and_grads, clipping, the update),
+optim (optimizers), diagnostics (gradient flow, Jacobians, spectrum), sampling, net (the Net
+interface and the single net), chain (passes stepped one after another), seq2seq (the
+encoder-decoder net), numerics (non-finite checks, norms), types.
 """
 
 from app.engine.backward import Backward, BackwardStep, Gradients
@@ -43,9 +43,11 @@ from app.engine.seq2seq import (
 from app.engine.spec import (
     ACTIVATIONS,
     CELLS,
+    ENGINE_CELLS,
     INIT_SCHEMES,
     Activation,
     Cell,
+    EngineCell,
     InitScheme,
     InitSpec,
     ModelSpec,
@@ -65,6 +67,7 @@ __all__ = [
     "ACTIVATIONS",
     "CELLS",
     "CLIP_MODES",
+    "ENGINE_CELLS",
     "INIT_SCHEMES",
     "OPTIMIZERS",
     "Activation",
@@ -78,6 +81,7 @@ __all__ = [
     "EncoderDecoder",
     "EncoderDecoderBackward",
     "EncoderDecoderPass",
+    "EngineCell",
     "Forward",
     "ForwardPass",
     "ForwardStep",

@@ -13,6 +13,8 @@ Parameters of block k are W_x{k} (H, D), W_h{k} (H, H) and b_{k} (H,):
   c_t = f * c_{t-1} + i * g, h_t = o * tanh(c_t).
 - gru, blocks ("z", "r", "h") (Cho et al. 2014): z, r = sigmoid(...),
   h~_t = tanh(W_xh x_t + W_hh (r * h_{t-1}) + b_h), h_t = z * h_{t-1} + (1 - z) * h~_t.
+- gru_torch, blocks ("z", "r", "h"), torch.nn.GRU's form with an extra bias b_hh: see
+  app.engine.cells_torch (cell_types maps every name to its class).
 
 `backward` and `jvp` index the tape with `idx`: an int t for one step, or e.g. (t, slice(0, 1))
 or (slice(None), slice(0, 1)) to read batch element 0 at one or all steps. They only broadcast,
@@ -34,7 +36,10 @@ BLOCKS: dict[str, tuple[str, ...]] = {
     "rnn": ("h",),
     "lstm": ("i", "f", "o", "g"),
     "gru": ("z", "r", "h"),
+    "gru_torch": ("z", "r", "h"),  # torch.nn.GRU's form, in app.engine.cells_torch
 }
+# (H,) parameters a cell has beyond W_x{k}, W_h{k} and b_{k}: torch's GRU's b_hn, inside the reset
+EXTRA_BIASES: dict[str, tuple[str, ...]] = {"gru_torch": ("b_hh",)}
 
 Index = Any  # an int step, or a tuple of int/slice selecting steps and batch elements
 Weights = tuple[Array, ...]  # a cell's recurrent weights for one pass
@@ -359,11 +364,3 @@ class GRUCell(Cell):
         H = self.H
         gates = {"z": tape.G[..., :H], "r": tape.G[..., H : 2 * H], "h_tilde": tape.G[..., 2 * H :]}
         return self.candidate(tape.A), gates
-
-
-CELL_TYPES: dict[str, type[Cell]] = {"rnn": VanillaCell, "lstm": LSTMCell, "gru": GRUCell}
-
-
-def make_cell(cell: str, hidden_size: int, activation: str = "tanh") -> Cell:
-    """The cell object for a spec's `cell` name."""
-    return CELL_TYPES[cell](hidden_size, activation)

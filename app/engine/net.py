@@ -110,6 +110,11 @@ class Net(Protocol):
         """Whether it can be fed its own output: token inputs and a softmax head."""
         ...
 
+    @property
+    def single_spec(self) -> ModelSpec | None:
+        """The spec of one network (a single net's); None for nets chained (the encoder-decoder)."""
+        ...
+
     def init_params(self, init: InitSpec, rng: Generator) -> Params:
         """Fresh parameters drawn from `rng`."""
         ...
@@ -198,6 +203,11 @@ class SingleNet:
     def generative(self) -> bool:
         """Token inputs and a softmax head."""
         return self.spec.tokens and self.spec.head == "softmax"
+
+    @property
+    def single_spec(self) -> ModelSpec:
+        """Its spec."""
+        return self.spec
 
     def init_params(self, init: InitSpec, rng: Generator) -> Params:
         """Seeded parameters in the canonical order."""

@@ -1,9 +1,10 @@
 """Parameter names, shapes and seeded initialisation.
 
 Names follow the equations (see app.engine.cells for each cell's blocks): W_x{k} (H, D),
-W_h{k} (H, H), b_{k} (H,) for every block k of the cell; E (V, D_e) for a learned embedding;
-W_hy (O, H) and b_y (O,) for the output head. Initialisation draws from the given generator in
-that order, so the same seed gives bit-identical parameters.
+W_h{k} (H, H), b_{k} (H,) for every block k of the cell, then its extra biases (torch's GRU's
+b_hh (H,)); E (V, D_e) for a learned embedding; W_hy (O, H) and b_y (O,) for the output head.
+Initialisation draws from the given generator in that order, so the same seed gives
+bit-identical parameters.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from app.engine.cells import BLOCKS
+from app.engine.cells import BLOCKS, EXTRA_BIASES
 from app.engine.spec import InitSpec, ModelSpec
 from app.engine.types import Array, Generator, Params
 
@@ -26,6 +27,8 @@ def param_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
         shapes[f"W_x{k}"] = (H, D)
         shapes[f"W_h{k}"] = (H, H)
         shapes[f"b_{k}"] = (H,)
+    for name in EXTRA_BIASES.get(spec.cell, ()):
+        shapes[name] = (H,)
     if spec.input_kind == "embedding":
         shapes["E"] = (spec.input_size, spec.embedding_size)
     if spec.head != "none":

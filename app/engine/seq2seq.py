@@ -281,6 +281,11 @@ class EncoderDecoder:
         """No: its inputs and outputs are different vocabularies."""
         return False
 
+    @property
+    def single_spec(self) -> None:
+        """None: an encoder and a decoder, not one network."""
+        return None
+
     def init_params(self, init: InitSpec, rng: Generator) -> Params:
         """Encoder then decoder parameters."""
         return init_seq2seq_params(self.spec, init, rng)

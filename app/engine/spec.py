@@ -13,8 +13,12 @@ InitScheme = Literal["gaussian", "orthogonal", "identity"]
 InputKind = Literal["onehot", "embedding", "real"]
 Head = Literal["softmax", "linear", "none"]  # "none": an encoder, no output layer and no loss
 DType = Literal["float64", "float32"]
+# Every cell the engine runs: a run's choices, and torch.nn.GRU's form, which a loaded nn.GRU
+# runs as (app.models) but no run offers as a knob.
+EngineCell = Literal[Cell, "gru_torch"]
 
 CELLS: tuple[Cell, ...] = get_args(Cell)
+ENGINE_CELLS: tuple[EngineCell, ...] = get_args(EngineCell)
 ACTIVATIONS: tuple[Activation, ...] = get_args(Activation)
 INIT_SCHEMES: tuple[InitScheme, ...] = get_args(InitScheme)
 INPUT_KINDS: tuple[InputKind, ...] = get_args(InputKind)
@@ -38,7 +42,7 @@ def _positive(field: str, value: int) -> None:
 class ModelSpec:
     """What to build: cell, activation, input encoding, sizes, output head and float type."""
 
-    cell: Cell = "rnn"
+    cell: EngineCell = "rnn"
     activation: Activation = "tanh"  # the vanilla cell's f; LSTM/GRU use sigmoid gates and tanh
     input_kind: InputKind = "onehot"
     input_size: int  # vocabulary V for onehot/embedding, feature dimension D for real
@@ -49,7 +53,7 @@ class ModelSpec:
     dtype: DType = "float64"
 
     def __post_init__(self) -> None:
-        _choice("cell", self.cell, CELLS)
+        _choice("cell", self.cell, ENGINE_CELLS)
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("input_kind", self.input_kind, INPUT_KINDS)
         _choice("head", self.head, HEADS)

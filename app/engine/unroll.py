@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from app.engine.cells import Cell, Tape, Weights, make_cell
+from app.engine.cell_types import make_cell
+from app.engine.cells import Cell, Tape, Weights
 from app.engine.heads import head_backward
 from app.engine.params import check_params, param_shapes
 from app.engine.spec import ModelSpec
@@ -313,9 +314,9 @@ def param_grads(
     db = flat.sum(axis=0)
     H = spec.hidden_size
     recurrent = cell.recurrent_grads(tape, dA_s, steps)
+    grads.update(recurrent)  # every W_h{k}, and any recurrent bias (torch's GRU's b_hh)
     for j, k in enumerate(cell.blocks):
         grads[f"W_x{k}"] = dW_x[j * H : (j + 1) * H]
-        grads[f"W_h{k}"] = recurrent[f"W_h{k}"]
         grads[f"b_{k}"] = db[j * H : (j + 1) * H]
     if spec.input_kind == "embedding":
         assert batch.tokens is not None

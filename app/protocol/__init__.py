@@ -3,7 +3,8 @@
 The server validates each incoming command through `parse_command`; tests import the same models;
 `/api/protocol.json` and `docs/protocol.md` are generated from them; `static/js/protocol.js` mirrors
 the `type` tags (a test keeps the two in step). Modules: wire (numbers, arrays and encoding),
-config (RunConfig, Limits), commands, frames, parsing (parse_command, the tags, the JSON Schema).
+config (RunConfig, Limits), commands, frames, parsing (parse_command, the tags, the JSON Schema),
+uploads (a user's own files: receipts, what a run on one shows and saves).
 
 Wire format: one JSON text frame per message. Arrays of floats are sent rounded to float32. A
 non-finite number (an exploding run) is sent as the string "NaN", "Infinity" or "-Infinity", since
@@ -18,6 +19,7 @@ from app.protocol.commands import (
     Diagnose,
     EndRoom,
     Export,
+    ExportScript,
     FinishIteration,
     Fork,
     Import,
@@ -33,6 +35,7 @@ from app.protocol.commands import (
     StepForward,
     Train,
     UseText,
+    UseUpload,
     command_adapter,
 )
 from app.protocol.config import Limits, RunConfig
@@ -50,6 +53,7 @@ from app.protocol.frames import (
     RoomClosed,
     RoomFrame,
     SampleFrame,
+    ScriptFrame,
     SequenceFrame,
     SpectrumFrame,
     TokenProb,
@@ -57,6 +61,20 @@ from app.protocol.frames import (
     frame_adapter,
 )
 from app.protocol.parsing import COMMAND_TYPES, FRAME_TYPES, json_schema, parse_command
+from app.protocol.uploads import (
+    ColumnScaling,
+    DataPosition,
+    LoadedModelState,
+    ModelSummary,
+    TableSummary,
+    TextLevel,
+    TextSummary,
+    UploadInfo,
+    UploadKind,
+    UploadReceipt,
+    UploadRefusal,
+    UploadState,
+)
 from app.protocol.wire import (
     PROTOCOL_VERSION,
     Matrix,
@@ -77,14 +95,17 @@ __all__ = [
     "Advance",
     "BackwardFrame",
     "BatchState",
+    "ColumnScaling",
     "Command",
     "Configure",
+    "DataPosition",
     "Diagnose",
     "DiagnosticsFrame",
     "EndRoom",
     "Error",
     "Export",
     "ExportFrame",
+    "ExportScript",
     "FinishIteration",
     "Fork",
     "ForwardFrame",
@@ -93,7 +114,9 @@ __all__ = [
     "Import",
     "Join",
     "Limits",
+    "LoadedModelState",
     "Matrix",
+    "ModelSummary",
     "NonFinite",
     "Number",
     "Pause",
@@ -107,16 +130,26 @@ __all__ = [
     "RunConfig",
     "Sample",
     "SampleFrame",
+    "ScriptFrame",
     "SequenceFrame",
     "SessionState",
     "SetHyper",
     "SpectrumFrame",
     "StepBackward",
     "StepForward",
+    "TableSummary",
+    "TextLevel",
+    "TextSummary",
     "TokenProb",
     "Train",
     "UpdateFrame",
+    "UploadInfo",
+    "UploadKind",
+    "UploadReceipt",
+    "UploadRefusal",
+    "UploadState",
     "UseText",
+    "UseUpload",
     "Vector",
     "command_adapter",
     "encode",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints, TypeAdapter
-from pydantic_core import PydanticCustomError
+from pydantic import Field, StringConstraints, TypeAdapter
 
 from app.engine import ClipMode
 from app.protocol.config import Exact, RunConfig
+from app.protocol.generator import GeneratorState
+from app.protocol.uploads import DataPosition, UploadState
 from app.protocol.wire import PROTOCOL_VERSION, Count, Matrix, Number, Vector
 
 
@@ -124,6 +125,32 @@ class Export(_Command):
     type: Literal["export"]
 
 
+class UseUpload(_Command):
+    """Learn from a file uploaded over HTTP (a text or CSV file), with a loaded model if named."""
+
+    type: Literal["use_upload"]
+    upload_id: str = Field(min_length=1, max_length=64, description="the data file's upload id")
+    model_id: str | None = Field(
+        None, min_length=1, max_length=64, description="a weights upload's id: run that model"
+    )
+    target: str | None = Field(
+        None, max_length=100, description="CSV: the column to forecast (default: the last)"
+    )
+    inputs: list[str] | None = Field(
+        None, max_length=64, description="CSV: the columns read (default: the target's own past)"
+    )
+
+
+class ExportScript(_Command):
+    """Ask for the run as one standalone NumPy script that prints the server's losses."""
+
+    type: Literal["export_script"]
+    iterations: int = Field(100, ge=1, le=100_000, description="iterations the script trains")
+    start: Literal["seed", "now"] = Field(
+        "seed", description="from the run's start (its seed, or a loaded model), or from now"
+    )
+
+
 TokenIds = list[list[Count]]  # (T, B) token ids
 
 
@@ -137,36 +164,6 @@ class BatchState(Exact):
     decoder_inputs: TokenIds | None = None
     source_lengths: list[Count] | None = None
     next_cursor: Count | None = None
-
-
-def _below(bound: int) -> AfterValidator:
-    """A decimal string's value must be below `bound` (numpy refuses larger generator words)."""
-
-    def check(digits: str) -> str:
-        if int(digits) >= bound:
-            raise PydanticCustomError("less_than", "must be below {bound}", {"bound": bound})
-        return digits
-
-    return AfterValidator(check)
-
-
-Digits = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,39}$")]
-
-
-class PCG64Words(Exact):
-    """PCG64's 128-bit state and increment, as decimal strings."""
-
-    state: Annotated[Digits, _below(2**128)]
-    inc: Annotated[Digits, _below(2**128)]
-
-
-class GeneratorState(Exact):
-    """numpy's PCG64 bit generator state, every integer as a decimal string."""
-
-    bit_generator: Literal["PCG64"]
-    state: PCG64Words
-    has_uint32: Literal["0", "1"]
-    uinteger: Annotated[Digits, _below(2**32)]
 
 
 StateKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_./]{0,63}$")]
@@ -197,6 +194,10 @@ class SessionState(Exact):
     batch: BatchState
     forward_steps: Count = Field(0, description="forward steps taken in this iteration")
     backward_steps: Count = Field(0, description="BPTT steps taken in this iteration")
+    upload: UploadState | None = Field(None, description="the uploaded data the run learns")
+    drawn_from: DataPosition | None = Field(
+        None, description="the data's position before this iteration's batch was drawn"
+    )
 
 
 class Import(_Command):
@@ -232,7 +233,7 @@ class EndRoom(_Command):
 # Grouped by what they do; the tags keep this order (COMMAND_TYPES, static/js/protocol.js).
 CycleCommand = Configure | Reset | StepForward | StepBackward | Advance | FinishIteration
 JobCommand = Play | Pause | Train | SetHyper | Sample | Rescale | Diagnose
-RunCommand = UseText | Export | Import
+RunCommand = UseText | Export | Import | UseUpload | ExportScript
 RoomCommand = Join | Fork | EndRoom
 Command = Annotated[
     CycleCommand | JobCommand | RunCommand | RoomCommand, Field(discriminator="type")

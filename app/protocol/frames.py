@@ -8,6 +8,7 @@ from pydantic import Field, TypeAdapter
 
 from app.protocol.commands import SessionState
 from app.protocol.config import Limits, RunConfig, Strict
+from app.protocol.uploads import UploadInfo
 from app.protocol.wire import PROTOCOL_VERSION, Matrix, Number, Vector
 
 
@@ -43,6 +44,7 @@ class Hello(Strict):
     target_values: list[Vector | None] | None = Field(
         None, description="linear head: the (O,) target per step, null where no loss counts"
     )
+    upload: UploadInfo | None = Field(None, description="the uploaded data the run learns, if any")
 
 
 class ForwardFrame(Strict):
@@ -226,6 +228,16 @@ class ExportFrame(Strict):
     state: SessionState
 
 
+class ScriptFrame(Strict):
+    """The run as one standalone NumPy script (the reply to export_script)."""
+
+    type: Literal["script"] = "script"
+    filename: str
+    source: str = Field(description="the Python file: it needs only NumPy")
+    first_iteration: int = Field(description="the first iteration it trains (from 1)")
+    last_iteration: int
+
+
 class RoomFrame(Strict):
     """Your seat in a room: sent on joining, and to the teacher as students come and go."""
 
@@ -278,7 +290,7 @@ class Ack(Strict):
 RunFrame = (
     Hello | SequenceFrame | ForwardFrame | BackwardFrame | UpdateFrame | ProgressFrame | ReplayFrame
 )
-InstrumentFrame = SpectrumFrame | DiagnosticsFrame | SampleFrame | ExportFrame
+InstrumentFrame = SpectrumFrame | DiagnosticsFrame | SampleFrame | ExportFrame | ScriptFrame
 ReplyFrame = RoomFrame | RoomClosed | Error | Ack
 Frame = Annotated[RunFrame | InstrumentFrame | ReplyFrame, Field(discriminator="type")]
 frame_adapter: TypeAdapter[Frame] = TypeAdapter(Frame)

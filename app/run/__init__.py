@@ -6,5 +6,7 @@
 - stepper: the teaching cycle (forward steps, BPTT steps, the update) over a run.
 - presenter: engine records and run state as protocol frames.
 - snapshot: export and import of a whole session.
-- sampling: text drawn from a character model.
+- sampling: text drawn from a language model.
+- shelf: the files uploaded for a session, read and checked, waiting to be used.
+- own: a run on uploaded data, with a trained model loaded for it.
 """

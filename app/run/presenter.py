@@ -99,6 +99,7 @@ def hello_frame(session_id: str, limits: Limits, run: RunState, it: Iteration) -
         config=run.config,
         seed=run.config.seed,
         vocab=list(run.task.output_vocab),
+        upload=run.upload.info() if run.upload and run.upload.task is run.task else None,
         **shown,
     )
 

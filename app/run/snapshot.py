@@ -15,6 +15,7 @@ from app.engine.types import Array
 from app.protocol import (
     PROTOCOL_VERSION,
     BatchState,
+    DataPosition,
     ExportFrame,
     Limits,
     SessionState,
@@ -22,8 +23,9 @@ from app.protocol import (
     wire_number,
 )
 from app.run import import_checks as checks
+from app.run.own import restore_own
 from app.run.refusal import CommandRefused
-from app.run.state import RunState, open_run
+from app.run.state import DataStart, RunState, open_run
 from app.run.stepper import Iteration, Stepper
 from app.tasks import Batch
 
@@ -50,6 +52,8 @@ def export_frame(run: RunState, it: Iteration) -> ExportFrame:
         batch=_batch_state(it.batch),
         forward_steps=it.forward_steps,
         backward_steps=it.backward_steps,
+        upload=None if run.upload is None else run.upload.state(),
+        drawn_from=_data_position(run.batch_start),
     )
     return ExportFrame.model_construct(type="export", state=state)
 
@@ -59,6 +63,13 @@ def _wire_state(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return wire_array(value, EXACT)
     return value if isinstance(value, int) else wire_number(value)
+
+
+def _data_position(start: DataStart | None) -> DataPosition | None:
+    if start is None:
+        return None
+    rng = _stringify_ints(dict(start.rng_state))
+    return DataPosition.model_construct(cursor=start.cursor, rng=rng)
 
 
 def _batch_state(batch: Batch) -> BatchState:
@@ -89,7 +100,8 @@ def restore(state: SessionState, limits: Limits) -> Stepper:
 def _restore(state: SessionState, limits: Limits) -> Stepper:
     # A fresh run of the config (its sizes checked against the limits) is the spec every saved
     # array must match: its parameters, its optimizer, a batch its task draws.
-    run = open_run(state.config, limits, state.text)
+    upload = None if state.upload is None else restore_own(state.upload, state.config)
+    run = open_run(state.config, limits, state.text, upload)
     reference = run.current_batch()
     run.params = checks.params(state.params, run.params)
     run.optimizer.load_state_dict(checks.optimizer_state(state.optimizer, run, state.iteration))
@@ -101,9 +113,14 @@ def _restore(state: SessionState, limits: Limits) -> Stepper:
     run.samples_drawn = state.samples_drawn
     run.iteration = state.iteration
     run.batch = checks.batch(state.batch, reference, run.task)
+    run.batch_start = _data_start(state.drawn_from)
     stepper = Stepper(run)
     checks.replay(stepper, state.forward_steps, state.backward_steps)
     return stepper
+
+
+def _data_start(saved: DataPosition | None) -> DataStart | None:
+    return None if saved is None else DataStart(saved.cursor, checks.generator_state(saved.rng))
 
 
 def _listed(array: Array | None) -> list[Any] | None:

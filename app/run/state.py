@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,10 +29,15 @@ from app.engine.spec import InputKind
 from app.engine.types import Array, Params
 from app.protocol import Limits, RunConfig
 from app.run.refusal import CommandRefused
-from app.tasks import TASKS, Batch, CharTextTask, Task
+from app.tasks import TASKS, Batch, Task
 from app.tasks.base import EOS, SOS
+from app.tasks.text import pasted_text_task
+
+if TYPE_CHECKING:
+    from app.run.own import OwnData
 
 PASTED = "pasted"  # the task name of a session's own pasted text
+UPLOADED = "uploaded"  # the task name of a session's uploaded data (app.run.own)
 SAMPLER_STREAM = 1  # the sampler's key beside the seed: [seed, 1, n] draws the n-th sample
 DATA_STREAM = 2  # the data generator's key beside the seed
 SMOOTHING = 0.999  # min-char-rnn's smoothed loss
@@ -80,6 +86,27 @@ def init_spec(config: RunConfig) -> InitSpec:
     return InitSpec(config.init, config.spectral_radius, config.init_scale, config.forget_bias)
 
 
+def initial_weights(
+    task: Task, config: RunConfig, upload: OwnData | None, rng: np.random.Generator
+) -> tuple[Net, Params, OwnData | None]:
+    """The run's network and first parameters: a loaded model's weights where the config builds
+    its network (the upload then keeps it), else drawn from `rng` (the upload then drops it)."""
+    net = build_net(task, config)
+    model = None if upload is None else upload.model_for(task, net)
+    if model is None:
+        params = net.init_params(init_spec(config), rng)
+        return net, params, None if upload is None else upload.without_model()
+    return model.net, model.start_params(rng, config.init_scale), upload
+
+
+@dataclass(frozen=True)
+class DataStart:
+    """Where a run's data stands before a batch is drawn: the stream cursor, the generator."""
+
+    cursor: int | None
+    rng_state: Mapping[str, Any]  # the data generator's bit_generator.state
+
+
 @dataclass(eq=False)
 class RunState:
     """A model learning a task: everything that changes as it trains, and what draws its data."""
@@ -91,6 +118,7 @@ class RunState:
     optimizer: Optimizer
     data_rng: np.random.Generator
     text: str | None = None  # the pasted text the task was made from, if any
+    upload: OwnData | None = None  # the uploaded data (and loaded model) of the run, if any
     iteration: int = 0  # updates applied (or refused as non-finite) so far
     cursor: int | None = 0  # position in a streamed corpus, walked like min-char-rnn
     batch: Batch | None = None  # the iteration's data, drawn when first needed
@@ -99,19 +127,22 @@ class RunState:
     loss_history: list[float] = field(default_factory=list)
     counted_targets: float = 0.0  # targets counted per sequence in the latest iteration
     samples_drawn: int = 0
+    batch_start: DataStart | None = None  # where the current batch was drawn from
 
     @classmethod
-    def start(cls, task: Task, config: RunConfig, text: str | None = None) -> RunState:
-        """A fresh run: parameters drawn from the seed, no data drawn yet."""
+    def start(
+        cls, task: Task, config: RunConfig, text: str | None = None, upload: OwnData | None = None
+    ) -> RunState:
+        """A fresh run: parameters drawn from the seed (or loaded), no data drawn yet."""
         weights_rng, data_rng = generators(config.seed)
-        net = build_net(task, config)
-        params = net.init_params(init_spec(config), weights_rng)
+        net, params, upload = initial_weights(task, config, upload, weights_rng)
         optimizer = make_optimizer(config.optimizer, config.learning_rate)
-        return cls(task, config, net, params, optimizer, data_rng, text)
+        return cls(task, config, net, params, optimizer, data_rng, text, upload)
 
     def current_batch(self) -> Batch:
         """The data of the iteration in progress (drawn from the data generator the first time)."""
         if self.batch is None:
+            self.batch_start = DataStart(self.cursor, self.data_rng.bit_generator.state)
             config = self.config
             self.batch = self.task.train_batch(
                 self.data_rng, config.batch_size, config.seq_len, cursor=self.cursor
@@ -170,19 +201,23 @@ class RunState:
             self.optimizer.lr = self.config.learning_rate
 
 
-def open_run(config: RunConfig, limits: Limits, text: str | None = None) -> RunState:
+def open_run(
+    config: RunConfig, limits: Limits, text: str | None = None, upload: OwnData | None = None
+) -> RunState:
     """A fresh run with its first batch drawn, or a refusal naming what is beyond the limits."""
     pasted = None if text is None else pasted_task(text, limits)
-    task = check_limits(config, limits, pasted)
+    task = check_limits(config, limits, pasted, None if upload is None else upload.task)
     try:
-        run = RunState.start(task, config, text)
+        run = RunState.start(task, config, text, upload)
         run.current_batch()
     except ValueError as exc:  # sizes the task's data cannot fill, for one
         raise CommandRefused("out_of_range", str(exc), "config") from exc
     return run
 
 
-def check_limits(config: RunConfig, limits: Limits, pasted: Task | None = None) -> Task:
+def check_limits(
+    config: RunConfig, limits: Limits, pasted: Task | None = None, uploaded: Task | None = None
+) -> Task:
     """The config's task, after refusing anything beyond the server's caps (naming the field)."""
     caps = {
         "hidden_size": limits.max_hidden_size,
@@ -193,10 +228,12 @@ def check_limits(config: RunConfig, limits: Limits, pasted: Task | None = None) 
     for name, cap in caps.items():
         if getattr(config, name) > cap:
             raise CommandRefused("out_of_range", f"{name} must be at most {cap}", f"config.{name}")
-    task = pasted if config.task == PASTED else TASKS.get(config.task)
+    own = {PASTED: pasted, UPLOADED: uploaded}
+    task = own[config.task] if config.task in own else TASKS.get(config.task)
     if task is None:
         known = ", ".join(sorted(TASKS))
-        hint = "; send use_text first" if config.task == PASTED else ""
+        hints = {PASTED: "; send use_text first", UPLOADED: "; upload a file and use it first"}
+        hint = hints.get(config.task, "")
         raise CommandRefused("out_of_range", f"unknown task; known: {known}{hint}", "config.task")
     vocab = max(len(task.input_vocab), len(task.output_vocab))
     if vocab > limits.max_vocab:
@@ -208,6 +245,6 @@ def check_limits(config: RunConfig, limits: Limits, pasted: Task | None = None) 
 def pasted_task(text: str, limits: Limits) -> Task:
     """A character model of the user's text, or a refusal saying what is wrong with it."""
     try:
-        return CharTextTask.from_text(text, max_vocab=limits.max_vocab, name=PASTED)
+        return pasted_text_task(text, max_vocab=limits.max_vocab, name=PASTED)
     except ValueError as exc:
         raise CommandRefused("out_of_range", str(exc), "text") from exc

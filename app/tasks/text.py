@@ -26,6 +26,8 @@ def shipped_corpus() -> str:
 class CharTextTask:
     """Next-character prediction over a text, many-to-many, walked like min-char-rnn."""
 
+    separator = ""  # what joins its tokens back into text: nothing between characters
+
     def __init__(self, source: Callable[[], str], *, name: str, title: str, summary: str) -> None:
         self._source = source  # read on first use, so importing the package reads no file
         self.info = TaskInfo(
@@ -68,39 +70,6 @@ class CharTextTask:
     @property
     def _split(self) -> int:
         return int(len(self.ids) * (1 - HELDOUT_FRACTION))
-
-    @classmethod
-    def from_text(
-        cls,
-        text: str,
-        *,
-        max_chars: int = MAX_PASTED_CHARS,
-        max_vocab: int = MAX_PASTED_VOCAB,
-        name: str = "pasted",
-    ) -> CharTextTask:
-        """A task on user-supplied text; ValueError names what is wrong with it."""
-        if not isinstance(text, str):
-            raise ValueError(f"text must be a string; got {type(text).__name__}")
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-        if not text.strip():
-            raise ValueError("text is empty: paste some text to learn from")
-        if len(text) > max_chars:
-            raise ValueError(f"text is too long: {len(text)} characters, the limit is {max_chars}")
-        if len(text) < MIN_PASTED_CHARS:
-            raise ValueError(
-                f"text is too short: {len(text)} characters, at least {MIN_PASTED_CHARS} needed"
-            )
-        distinct = len(set(text))
-        if distinct > max_vocab:
-            raise ValueError(
-                f"text has too many distinct characters: {distinct}, the limit is {max_vocab}"
-            )
-        return cls(
-            lambda: text,
-            name=name,
-            title="Your text: character language model",
-            summary=f"Predict the next character of the {len(text)} characters you pasted.",
-        )
 
     def stream_length(self, batch_size: int) -> int:
         """Characters in each of the batch's parallel streams through the training text."""
@@ -157,6 +126,10 @@ class CharTextTask:
         """The characters of a sequence of ids."""
         return "".join(self.output_vocab[int(i)] for i in ids)
 
+    def tokenize(self, text: str) -> list[str]:
+        """The tokens a user's text (a sample's prime) reads as: its characters."""
+        return list(text)
+
     def encode(self, text: str) -> np.ndarray:
         """Ids of `text`; ValueError names the first character outside the vocabulary."""
         index = {ch: i for i, ch in enumerate(self.input_vocab)}
@@ -164,6 +137,38 @@ class CharTextTask:
         if missing:
             raise ValueError(f"character {missing[0]!r} is not in this text's vocabulary")
         return np.array([index[ch] for ch in text], dtype=np.int64)
+
+
+def pasted_text_task(
+    text: str,
+    *,
+    max_chars: int = MAX_PASTED_CHARS,
+    max_vocab: int = MAX_PASTED_VOCAB,
+    name: str = "pasted",
+) -> CharTextTask:
+    """A character task on user-supplied text; ValueError names what is wrong with it."""
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a string; got {type(text).__name__}")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise ValueError("text is empty: paste some text to learn from")
+    if len(text) > max_chars:
+        raise ValueError(f"text is too long: {len(text)} characters, the limit is {max_chars}")
+    if len(text) < MIN_PASTED_CHARS:
+        raise ValueError(
+            f"text is too short: {len(text)} characters, at least {MIN_PASTED_CHARS} needed"
+        )
+    distinct = len(set(text))
+    if distinct > max_vocab:
+        raise ValueError(
+            f"text has too many distinct characters: {distinct}, the limit is {max_vocab}"
+        )
+    return CharTextTask(
+        lambda: text,
+        name=name,
+        title="Your text: character language model",
+        summary=f"Predict the next character of the {len(text)} characters you pasted.",
+    )
 
 
 def corpus_task() -> CharTextTask:

@@ -174,6 +174,7 @@ ROUTES: dict[str, Route] = {
     "reset": Route(lambda s, c: [s.reset(), s.spectrum()]),
     "import": Route(lambda s, c: [s.import_state(c.state), s.spectrum()]),
     "use_text": Route(lambda s, c: [s.use_text(c.text), s.spectrum()]),
+    "use_upload": Route(lambda s, c: [s.use_upload(c), s.spectrum()]),
     # The teaching cycle by hand, and the lab's rescaling of W_hh. A step is sub-ms for the
     # models pages use, and a thread hop costs more (the thread waits for the GIL behind the
     # loop): bench/load.py at 100 clients, steps on the loop: 0.46 server cores, p50 1.5-2.3 ms;
@@ -191,5 +192,6 @@ ROUTES: dict[str, Route] = {
     "sample": Route(lambda s, c: [s.sample(c)], stops_job=False),
     "diagnose": Route(lambda s, c: [s.diagnose()], stops_job=False),
     "export": Route(lambda s, c: [s.export()], stops_job=False, to_sender=True),
+    "export_script": Route(lambda s, c: [s.export_script(c)], stops_job=False, to_sender=True),
     "set_hyper": Route(_set_hyper, stops_job=False, where="loop"),  # a few numbers
 }

@@ -63,7 +63,8 @@ async def live(websocket: WebSocket) -> None:
     if settings is None:
         return
     registry: SessionRegistry = websocket.app.state.sessions
-    connection = LiveConnection(websocket, settings, new_session(settings))
+    session = websocket.app.state.uploads.track(new_session(settings))  # uploads reach it
+    connection = LiveConnection(websocket, settings, session)
     if not registry.try_add(connection.client):
         await refuse_busy(
             websocket, f"the server is full ({settings.max_sessions} sessions); try again soon"

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.web import api, catalog, classroom, lesson_pages, live, pages
+from app.web import api, catalog, classroom, lesson_pages, live, pages, uploads
 from app.web.assets import IMMUTABLE, REVALIDATE, load_assets
 from app.web.broker import make_broker
 from app.web.edges import Edges
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog.router)
     app.include_router(live.router)
     app.include_router(classroom.router)
+    uploads.install(app)
     # Pages link /static/<version>/... (url_for "static"): cached for good, as any change to the
     # tree changes the version. The plain /static/... answers too, revalidated by its ETag.
     assets = load_assets(asset_dir("static"))

@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     max_commands_per_second: float = Field(
         50.0, gt=0, description="sustained command rate per client"
     )
+    # A user's own files, uploaded over HTTP (app/web/uploads.py).
+    max_upload_bytes: int = Field(1_000_000, ge=1024, description="largest text or CSV upload")
+    max_upload_rows: int = Field(100_000, ge=10, description="rows of data in a CSV upload")
+    max_weights_bytes: int = Field(8 * 2**20, ge=1024, description="largest .safetensors upload")
+    max_uploads_per_session: int = Field(4, ge=2, description="uploads kept per session")
+    max_upload_memory_bytes: int = Field(
+        256 * 2**20, ge=2**20, description="memory all sessions' uploads may hold together"
+    )
     send_queue_frames: int = Field(32, ge=2, description="animation frames buffered per client")
     keepalive_seconds: float = Field(20.0, gt=0)
 

@@ -26,6 +26,7 @@ import * as summary from "./views/summary.js";
 import * as training from "./views/training.js";
 import * as transport from "./views/transport.js";
 import * as unrolled from "./views/unrolled.js";
+import * as yourData from "./views/your_data.js";
 
 const live = new Stream(streamUrl());
 followRun(live);
@@ -53,6 +54,7 @@ const views = {
   summary: [summary, timeline],
   modes: [modes, live],
   help: [help, live],
+  "your-data": [yourData, live],
 };
 for (const [name, [view, source]] of Object.entries(views)) {
   for (const element of document.querySelectorAll(`[data-view="${name}"]`)) view.mount(element, source);

@@ -7,6 +7,9 @@
 import { Emitter } from "./emitter.js";
 import { CONFIG_FIELDS, isConfigField, parseField } from "./run_config.js";
 
+// Tasks made of the session's own data (pasted text, an uploaded file): no link can carry them.
+const OWN_TASKS = new Set(["pasted", "uploaded"]);
+
 // Fields the server changes mid-run without a reset (set_hyper).
 export const LIVE_FIELDS = new Set(["learning_rate", "clip_mode", "clip_threshold", "temperature"]);
 
@@ -95,7 +98,7 @@ export function writeUrl() {
   const wanted = state.get("wanted");
   for (const key of CONFIG_FIELDS) params.delete(key);
   for (const [key, value] of Object.entries(wanted)) {
-    if (!isConfigField(key) || (key === "task" && value === "pasted")) continue;
+    if (!isConfigField(key) || (key === "task" && OWN_TASKS.has(value))) continue;
     params.set(key, value === null ? "null" : String(value));
   }
   const preset = state.get("preset");

@@ -20,6 +20,8 @@ export const COMMAND_TYPES = [
   "use_text",
   "export",
   "import",
+  "use_upload",
+  "export_script",
   "join",
   "fork",
   "end_room",
@@ -37,6 +39,7 @@ export const FRAME_TYPES = [
   "diagnostics",
   "sample",
   "export",
+  "script",
   "room",
   "room_closed",
   "error",
@@ -45,7 +48,7 @@ export const FRAME_TYPES = [
 
 // Frames that answer one command of the sender's (frame type -> command type): a request for
 // that command resolves with the frame.
-export const REPLY_FRAMES = { export: "export" };
+export const REPLY_FRAMES = { export: "export", script: "export_script" };
 
 // Whether a run config differs from the fields a page wants (only those fields are compared).
 export function configDiffers(current, wanted) {

@@ -18,7 +18,7 @@ from app.tasks.base import last_step_mask
 
 Array = np.ndarray
 
-CELLS = ("rnn", "lstm", "gru")
+CELLS = ("rnn", "lstm", "gru", "gru_torch")
 INPUT_KINDS = ("onehot", "embedding", "real")
 HEADS = ("softmax", "linear")
 

@@ -67,10 +67,18 @@ def reference(case: Case) -> dict[str, np.ndarray]:
                 c = f * c + i * g
                 h = o * np.tanh(c)
                 keep(i=i, f=f, o=o, g=g, c=c)
-            else:
+            elif spec.cell == "gru":  # Cho et al. (2014): the reset before W_hh
                 z, r = _sigmoid(pre("z", h)), _sigmoid(pre("r", h))
                 n = np.tanh(pre("h", r * h, label="h_tilde"))
                 h = z * h + (1 - z) * n
+                keep(z=z, r=r, h_tilde=n)
+            else:  # torch.nn.GRU: the reset after W_hh, with its own bias b_hh inside
+                z, r = _sigmoid(pre("z", h)), _sigmoid(pre("r", h))
+                u = P["W_hh"] @ h + P["b_hh"].reshape(-1, 1)
+                parts = [P["W_xh"] @ x, r * u, P["b_h"].reshape(-1, 1)]
+                terms.setdefault("h_tilde", np.zeros((T, B, 3, H)))[t, b] = np.hstack(parts).T
+                n = np.tanh(parts[0] + parts[1] + parts[2])
+                h = (1 - z) * n + z * h
                 keep(z=z, r=r, h_tilde=n)
             y = P["W_hy"] @ h + P["b_y"].reshape(-1, 1)
             if spec.head == "softmax":

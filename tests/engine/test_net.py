@@ -133,6 +133,13 @@ def test_only_a_token_model_with_a_softmax_head_samples() -> None:
         pair.sample(pair_params, [0], 3, rng, 1.0)
 
 
+def test_only_a_single_net_is_one_spec() -> None:
+    net, _, _ = single("gru_torch")
+    assert net.single_spec is net.spec and net.spec.cell == "gru_torch"
+    pair, _, _ = encoder_decoder("gru")
+    assert pair.single_spec is None  # an encoder and a decoder: no one spec to write out
+
+
 def test_outputs_and_decoding_metrics() -> None:
     net, params, data = single("gru")
     trace = Forward(params, net.spec, data.inputs, data.targets, loss_mask=data.loss_mask).run()

@@ -9,14 +9,14 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from app.tasks import TASKS, CharTextTask
+from app.tasks import TASKS
 from app.tasks.base import EOS, PAD, SOS, last_step_mask
 from app.tasks.melody import MelodyTask
 from app.tasks.memory import CONSTANT_BASELINE_MSE, AddingTask, RememberTask
 from app.tasks.numbers import NumbersTask, number_words
 from app.tasks.sentiment import MAX_WORDS, SentimentTask, reviews
 from app.tasks.tagging import AMBIGUOUS, TaggingTask
-from app.tasks.text import MAX_PASTED_CHARS, corpus_task, shipped_corpus
+from app.tasks.text import MAX_PASTED_CHARS, corpus_task, pasted_text_task, shipped_corpus
 from app.tasks.words import NextWordTask
 
 
@@ -227,17 +227,17 @@ def test_text_heldout_is_the_unseen_tail() -> None:
 
 def test_pasted_text_is_validated_with_clear_errors() -> None:
     with pytest.raises(ValueError, match="empty"):
-        CharTextTask.from_text("   \n ")
+        pasted_text_task("   \n ")
     with pytest.raises(ValueError, match="too long: 50001 characters, the limit is 50000"):
-        CharTextTask.from_text("a" * (MAX_PASTED_CHARS + 1))
+        pasted_text_task("a" * (MAX_PASTED_CHARS + 1))
     with pytest.raises(ValueError, match="too short"):
-        CharTextTask.from_text("hello there")
+        pasted_text_task("hello there")
     many = "".join(chr(0x4E00 + i) for i in range(150))
     with pytest.raises(ValueError, match="too many distinct characters: 150, the limit is 100"):
-        CharTextTask.from_text(many)
+        pasted_text_task(many)
     with pytest.raises(ValueError, match="must be a string"):
-        CharTextTask.from_text(b"bytes" * 100)  # type: ignore[arg-type]
-    task = CharTextTask.from_text("the cat sat on the mat.\r\n" * 10, max_vocab=20)
+        pasted_text_task(b"bytes" * 100)  # type: ignore[arg-type]
+    task = pasted_text_task("the cat sat on the mat.\r\n" * 10, max_vocab=20)
     assert "\r" not in task.input_vocab and task.info.name == "pasted"
     with pytest.raises(ValueError, match="too short for 16 streams of seq_len 25"):
         task.train_batch(rng(), 16, 25, cursor=0)

@@ -17,6 +17,7 @@ from app.web.driver import ROUTES, Driver
 from app.web.sessions import new_session
 from app.web.settings import Settings
 from tests.conftest import run_async
+from tests.run.uploadutil import series_upload
 from tests.web.wsutil import EXAMPLES, example
 
 SETTINGS = Settings()
@@ -69,8 +70,11 @@ def test_a_command_runs_where_its_row_says_and_stops_play_if_it_says_so(kind: st
         await asyncio.sleep(0.05)
         await driver.locked(lambda: None)  # play's step in progress is over
         recorder.threads.clear()
+        sent = command(kind)
+        if isinstance(sent, p.UseUpload):  # the file a page uploads over HTTP first
+            sent.upload_id = session.shelf.put(series_upload(), capacity=4)
         try:
-            await driver.run(command(kind))
+            await driver.run(sent)
         except CommandRefused:
             assert kind in ("step_forward", "step_backward")  # play left the cursor elsewhere
         for _ in range(500):  # a job it started does some work

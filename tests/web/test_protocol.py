@@ -67,6 +67,7 @@ def test_every_command_type_round_trips() -> None:
         "join": {"token": "the-room-token"},
         "use_text": {"text": "the cat sat on the mat. " * 4},
         "rescale": {"spectral_radius": 1.2},
+        "use_upload": {"upload_id": "an-upload", "target": "temperature", "inputs": ["rain"]},
     }
     for tag in p.COMMAND_TYPES:
         message = {"type": tag, "id": 7, **examples.get(tag, {})}

@@ -61,6 +61,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "use_text": {"text": "the quick brown fox jumps over the lazy dog. " * 3},
     "export": {},
     "import": {},
+    "use_upload": {"upload_id": "an-upload-id"},
+    "export_script": {"iterations": 3, "start": "now"},
     "join": {"token": "not the token"},
     "fork": {},
     "end_room": {},
