@@ -24,7 +24,8 @@ NOTES_SAY = (
 # The largest |eigenvalue| the spectrum chart draws for run A (its first eigenvalue trace).
 EIGEN_RADIUS = """() => {
   const plot = document.querySelector('[data-chart=spectrum] .js-plotly-plot');
-  const trace = plot.data.find((t) => t.name === 'A eigenvalues');
+  const trace = plot?.data?.find((t) => t.name === 'A eigenvalues');
+  if (!trace) return NaN;  // plotly loads after the page's first view: not drawn yet
   return Math.max(...trace.x.map((x, i) => Math.hypot(x, trace.y[i])));
 }"""
 

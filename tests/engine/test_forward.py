@@ -128,7 +128,7 @@ def test_gates_and_pre_activation_terms_match_the_equations(cell: str, input_kin
     case = make_case(cell, input_kind, "softmax", "stateful")
     ref = reference(case)
     forward = Forward(case.params, case.spec, case.inputs, case.targets, h0=case.h0)
-    candidate = {"rnn": "h", "lstm": "g", "gru": "h_tilde"}[cell]
+    candidate = {"rnn": "h", "lstm": "g", "gru": "h_tilde", "gru_torch": "h_tilde"}[cell]
     for step in (forward.step() for _ in range(case.inputs.shape[0])):
         assert set(step.gates) == set(ref["gates"])
         for name, value in step.gates.items():
