@@ -131,7 +131,7 @@ class OwnData:
         saved = (
             None
             if model is None
-            else LoadedModelState(
+            else LoadedModelState.model_construct(
                 name=model.name,
                 module=model.torch.module,
                 params={k: wire_array(v, np.float64) for k, v in model.torch.params.items()},

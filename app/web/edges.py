@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from fastapi import HTTPException
@@ -131,7 +131,7 @@ class Edges:
     def _body_cap(self, scope: Scope) -> int:
         """The cap the matching route declares, else max_body_bytes."""
         router = getattr(scope.get("app"), "router", None)
-        for route in getattr(router, "routes", []):
+        for route in _endpoints(getattr(router, "routes", [])):
             match, _ = route.matches(scope)
             if match is Match.FULL:
                 declared = getattr(getattr(route, "endpoint", None), BODY_CAP, None)
@@ -159,3 +159,14 @@ class Edges:
 
 async def _no_body() -> Message:
     return {"type": "http.disconnect"}
+
+
+def _endpoints(routes: Any) -> Iterator[Any]:
+    """Every route with an endpoint, including those of routers the app includes (FastAPI keeps
+    an included router as one route of its own, holding the router's routes)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _endpoints(included.routes)
+        else:
+            yield route

@@ -105,7 +105,7 @@ def start(task: Task, config: Mapping[str, Any]) -> RunState:
     """A fresh run; "gru_torch" builds torch's GRU, which a run's config does not offer."""
     torch_form = config["cell"] == "gru_torch"
     run = RunState.start(
-        task, RunConfig.model_validate({**config, "cell": "gru"} if torch_form else config)
+        task, RunConfig.model_validate({**config, "cell": "gru"} if torch_form else dict(config))
     )
     if torch_form:
         run.net = SingleNet(replace(run.net.spec, cell="gru_torch"))
