@@ -49,3 +49,4 @@ class Limits(Strict):
     max_train_iterations: int
     max_message_bytes: int
     max_commands_per_second: float
+    max_embedding_size: int = 256

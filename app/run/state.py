@@ -27,6 +27,7 @@ from app.engine import (
 from app.engine.spec import InputKind
 from app.engine.types import Array, Params
 from app.protocol import Limits, RunConfig
+from app.run import budget
 from app.run.refusal import CommandRefused
 from app.tasks import TASKS, Batch, CharTextTask, Task
 from app.tasks.base import EOS, SOS
@@ -160,11 +161,17 @@ def open_run(config: RunConfig, limits: Limits, text: str | None = None) -> RunS
     pasted = None if text is None else pasted_task(text, limits)
     task = check_limits(config, limits, pasted)
     try:
+        budget.check(config, lambda wanted: weigh(task, wanted, text))  # before allocating
         run = RunState.start(task, config, text)
         run.current_batch()
     except ValueError as exc:  # sizes the task's data cannot fill, for one
         raise CommandRefused("out_of_range", str(exc), "config") from exc
     return run
+
+
+def weigh(task: Task, config: RunConfig, text: str | None = None) -> budget.Estimate:
+    """What a run of `task` under `config` would take: its peak memory, its longest request."""
+    return budget.estimate(build_net(task, config), task, config, text)
 
 
 def check_limits(config: RunConfig, limits: Limits, pasted: Task | None = None) -> Task:
@@ -173,6 +180,7 @@ def check_limits(config: RunConfig, limits: Limits, pasted: Task | None = None) 
         "hidden_size": limits.max_hidden_size,
         "seq_len": limits.max_seq_len,
         "batch_size": limits.max_batch,
+        "embedding_size": limits.max_embedding_size,
     }
     for name, cap in caps.items():
         if getattr(config, name) > cap:
