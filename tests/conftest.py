@@ -38,7 +38,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(max_commands_per_second=1000)
+    return Settings(max_commands_per_second=1000, workers=1, heavy_workers=1)
 
 
 @pytest.fixture

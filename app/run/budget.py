@@ -58,16 +58,19 @@ class Estimate:
     seconds: float
 
 
+Claim = Callable[[int], "int | None"]  # takes the bytes a run needs: None, or what is left
+
+
 @dataclass(frozen=True)
 class Allowance:
     """What a run may take where it is being opened: None means no limit."""
 
     session_bytes: int | None = None  # the per-session budget
-    free_bytes: int | None = None  # what the server-wide budget has left for this run
     seconds: float | None = None  # the longest request this worker takes (light workers)
+    claim: Claim | None = None  # reserves a run's memory in the server-wide budget
 
 
-_allowance: ContextVar[Allowance] = ContextVar("allowance", default=Allowance())
+_allowance: ContextVar[Allowance | None] = ContextVar("allowance", default=None)
 
 
 @contextmanager
@@ -149,8 +152,13 @@ class Unroll:
         """One training iteration on the fast path (no records kept)."""
         T, B, H = self.T, self.B, self.spec.hidden_size
         GH, O = self.blocks * H, self.spec.output_size
-        return self.model() + 2 * T * B * GH + self.tape() + 3 * T * B * O + 2 * T * B * H + (
-            self.grads_transient() + self.params
+        return (
+            self.model()
+            + 2 * T * B * GH
+            + self.tape()
+            + 3 * T * B * O
+            + 2 * T * B * H
+            + (self.grads_transient() + self.params)
         )
 
     def diagnostics(self) -> int:
@@ -169,7 +177,8 @@ class Unroll:
         """Multiply-adds of every parameter's gradient summed over `steps` steps."""
         s = self.spec
         GH = self.blocks * s.hidden_size
-        return steps * self.B * (GH * (s.input_size + 2 * s.hidden_size) + s.output_size * s.hidden_size)
+        per_step = GH * (s.input_size + 2 * s.hidden_size) + s.output_size * s.hidden_size
+        return steps * self.B * per_step
 
 
 def passes(net: Net, task: Task, config: RunConfig, *, heldout: bool = False) -> list[Unroll]:
@@ -224,8 +233,9 @@ def _seconds(nets: list[Unroll], heldout: list[Unroll]) -> float:
     evaluation = sum(net.flops_forward() for net in heldout) / EVALUATE_EVERY
     heldout_steps = sum(net.T for net in heldout) / EVALUATE_EVERY
     spectrum = CUBIC_SECONDS * H**3
+    training = FLOP_SECONDS * (3 * forward + grads + evaluation)
     work = (
-        STEP_SECONDS * (2 * steps + heldout_steps) + FLOP_SECONDS * (3 * forward + grads + evaluation),
+        STEP_SECONDS * (2 * steps + heldout_steps) + training,
         FLOP_SECONDS * (flow + grads) + spectrum / 4,  # a BPTT step: the flow, or every gradient
         STEP_SECONDS * steps + FLOP_SECONDS * forward + spectrum,  # an update and the next pass
         STEP_SECONDS * 2 * steps + FLOP_SECONDS * (2 * forward + flow) + steps * spectrum / 4,
@@ -242,13 +252,16 @@ def check(config: RunConfig, weigh: Weigh) -> Estimate:
     `weigh` estimates a run of the same task under another config. A run too heavy for this
     worker (but within every budget) raises Misplaced, so it is opened elsewhere instead.
     """
-    granted = _allowance.get()
+    granted = _allowance.get() or Allowance()
     needed = weigh(config)
-    for limit, whose in ((granted.session_bytes, "per-session"), (granted.free_bytes, "free")):
-        if limit is not None and needed.bytes > limit:
-            raise _over(config, weigh, needed, limit, whose)
+    if granted.session_bytes is not None and needed.bytes > granted.session_bytes:
+        raise _over(config, weigh, needed, granted.session_bytes, "per-session")
     if granted.seconds is not None and needed.seconds > granted.seconds:
         raise Misplaced(f"a request of this run takes about {needed.seconds:.3f} s")
+    if granted.claim is not None:
+        left = granted.claim(needed.bytes)
+        if left is not None:
+            raise _over(config, weigh, needed, left, "free")
     return needed
 
 
@@ -257,25 +270,22 @@ def _over(
 ) -> CommandRefused:
     """The refusal: what the run needs, and the largest value of one size that would fit."""
     budget = (
-        f"this server's per-session memory budget ({_mb(limit)})"
+        f"this server's per-session memory budget of {_mb(limit)}"
         if whose == "per-session"
-        else f"the memory this server has left ({_mb(limit)})"
+        else f"the {_mb(limit)} of memory this server has left"
     )
+    needs = f"this run needs about {_mb(needed.bytes)}"
     offers = [(name, _largest_fit(config, weigh, name, limit)) for name in FIELDS]
     fitting = [(name, value) for name, value in offers if value is not None]
-    message = f"this run needs about {_mb(needed.bytes)}, over {budget}"
     if not fitting:
-        return CommandRefused("over_budget", f"{message}; choose smaller sizes", "config")
+        message = f"{needs}, more than {budget}: choose smaller sizes"
+        return CommandRefused("over_budget", message, "config")
     # The size that needs the least shrinking (relative to its value) is offered first.
     fitting.sort(key=lambda item: -item[1] / getattr(config, item[0]))
     name, value = fitting[0]
-    others = ", ".join(f"{other} at most {fit}" for other, fit in fitting[1:])
-    alternatives = f" (or {others})" if others else ""
-    return CommandRefused(
-        "over_budget",
-        f"{name}: at most {value} fits {budget}{alternatives}; {message}",
-        f"config.{name}",
-    )
+    others = "".join(f"; or {other} at most {fit}" for other, fit in fitting[1:])
+    message = f"{name}: at most {value} fits {budget} ({needs}){others}"
+    return CommandRefused("over_budget", message, f"config.{name}")
 
 
 def _largest_fit(config: RunConfig, weigh: Weigh, name: str, limit: int) -> int | None:

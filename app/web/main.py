@@ -15,16 +15,22 @@ from app.web.paths import asset_dir
 from app.web.rooms.registry import Rooms
 from app.web.sessions import SessionRegistry
 from app.web.settings import Settings, get_settings
+from app.web.workers.pool import Workers
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Connect the rooms' broker at startup; end this process's rooms politely at shutdown."""
-    await app.state.rooms.start()
+    """Start the workers and connect the rooms' broker; at shutdown end this process's rooms
+    politely, then stop the workers."""
+    await app.state.workers.start()
     try:
-        yield
+        await app.state.rooms.start()
+        try:
+            yield
+        finally:
+            await app.state.rooms.stop()
     finally:
-        await app.state.rooms.stop()
+        await app.state.workers.stop()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -34,7 +40,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Unroll", version=__version__, docs_url="/api/docs", redoc_url=None, lifespan=lifespan
     )
     app.state.settings = settings
-    app.state.sessions = SessionRegistry(settings.max_sessions)
+    app.state.workers = Workers(settings)
+    app.state.sessions = SessionRegistry(settings.max_sessions, app.state.workers)
     app.state.rooms = Rooms(settings, app.state.sessions, make_broker(settings.redis_url))
     app.include_router(pages.router)
     app.include_router(lesson_pages.router)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app import protocol as p
-from app.session import Session
 from app.web.client import Client
 from app.web.settings import Settings
+
+if TYPE_CHECKING:
+    from app.web.workers.pool import Workers
 
 
 def limits_from(settings: Settings) -> p.Limits:
@@ -15,22 +19,20 @@ def limits_from(settings: Settings) -> p.Limits:
         max_seq_len=settings.max_seq_len,
         max_vocab=settings.max_vocab,
         max_batch=settings.max_batch,
+        max_embedding_size=settings.max_embedding_size,
         max_train_iterations=settings.max_train_iterations,
         max_message_bytes=settings.max_message_bytes,
         max_commands_per_second=settings.max_commands_per_second,
     )
 
 
-def new_session(settings: Settings) -> Session:
-    """A session with the default run, under this server's caps."""
-    return Session(p.RunConfig(), limits_from(settings))
-
-
 class SessionRegistry:
-    """The clients of this server that drive a session of their own, capped by settings."""
+    """The clients of this server that drive a session of their own, capped by settings, and
+    the workers their sessions live in."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, workers: Workers) -> None:
         self.capacity = capacity
+        self.workers = workers
         self.live: set[Client] = set()
 
     @property

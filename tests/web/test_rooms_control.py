@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import get_args
 
+import orjson
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -38,7 +39,8 @@ def test_control_commands_are_refused_without_the_token(
         assert until_ack(student, {"type": "pause", "id": 8})[-1]["code"] == "forbidden"
     app: FastAPI = client.app  # type: ignore[assignment]
     live_room = app.state.rooms.owned[room["code"]]
-    assert live_room.driver.session.iteration.forward.t == 0
+    state, _ = client.portal.call(live_room.driver.exported, lambda: None)  # type: ignore[union-attr]
+    assert orjson.loads(state)["forward_steps"] == 0
     assert live_room.driver.job is None
 
 

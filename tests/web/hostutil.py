@@ -1,0 +1,33 @@
+"""Worker processes for tests that build a server's parts by hand (a connection, rooms)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from app.web.sessions import SessionRegistry
+from app.web.settings import Settings
+from app.web.workers.pool import Workers
+
+
+def small(settings: Settings) -> Settings:
+    """The same settings with one worker of each kind: enough for a test, quick to start."""
+    return settings.model_copy(update={"workers": 1, "heavy_workers": 1})
+
+
+@asynccontextmanager
+async def running_workers(settings: Settings) -> AsyncIterator[Workers]:
+    """A started pool of workers, stopped on exit."""
+    workers = Workers(small(settings))
+    await workers.start()
+    try:
+        yield workers
+    finally:
+        await workers.stop()
+
+
+@asynccontextmanager
+async def registry(settings: Settings, capacity: int = 10) -> AsyncIterator[SessionRegistry]:
+    """A session registry over a started pool of workers."""
+    async with running_workers(settings) as workers:
+        yield SessionRegistry(capacity, workers)
