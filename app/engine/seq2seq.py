@@ -263,6 +263,11 @@ class EncoderDecoder:
         self.spec = spec
 
     @property
+    def parts(self) -> tuple[ModelSpec, ...]:
+        """The encoder, then the decoder."""
+        return (self.spec.encoder, self.spec.decoder)
+
+    @property
     def recurrent_name(self) -> str:
         """The decoder's W_hh (or candidate matrix): the one that writes the output."""
         return DEC + self.spec.decoder.recurrent_matrix

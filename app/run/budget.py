@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.engine import EncoderDecoder, Net, SingleNet
+from app.engine import Net
 from app.engine.cells import BLOCKS
 from app.engine.spec import ModelSpec
 from app.protocol import RunConfig
@@ -187,13 +187,12 @@ def passes(net: Net, task: Task, config: RunConfig, *, heldout: bool = False) ->
         batch = task.heldout_batch(config.seq_len)
     else:
         batch = task.train_batch(np.random.default_rng(0), config.batch_size, config.seq_len)
-    T, B = int(batch.inputs.shape[0]), int(batch.inputs.shape[1])
-    if not isinstance(net, EncoderDecoder):
-        assert isinstance(net, SingleNet)
-        return [Unroll(net.spec, T, B)]
-    decoder = batch.decoder_inputs
-    assert decoder is not None, "an encoder-decoder task gives decoder inputs"
-    return [Unroll(net.spec.encoder, T, B), Unroll(net.spec.decoder, int(decoder.shape[0]), B)]
+    B = int(batch.inputs.shape[1])
+    # Each part over its own steps: the inputs, then (a decoder) the decoder's inputs.
+    steps = [batch.inputs.shape[0]]
+    if batch.decoder_inputs is not None:
+        steps.append(batch.decoder_inputs.shape[0])
+    return [Unroll(spec, int(T), B) for spec, T in zip(net.parts, steps, strict=True)]
 
 
 def estimate(net: Net, task: Task, config: RunConfig, text: str | None = None) -> Estimate:
