@@ -17,6 +17,7 @@ from app.run.state import check_limits, weigh
 from app.session import CommandRefused, Session
 from app.web.sessions import limits_from
 from app.web.settings import Settings
+from app.web.workers.hosted import LIGHT_SECONDS
 
 LIMITS = limits_from(Settings())
 
@@ -162,10 +163,11 @@ def test_a_claim_granted_opens_the_run() -> None:
 
 def test_a_run_too_long_for_a_light_worker_is_misplaced_not_refused() -> None:
     heavy = config(task="text", cell="lstm", hidden_size=128, seq_len=100, batch_size=32)
-    assert estimate(heavy).seconds > 0.01 > estimate(config()).seconds
-    with budget.allowance(budget.Allowance(seconds=0.01)), pytest.raises(budget.Misplaced):
+    assert estimate(heavy).seconds > LIGHT_SECONDS > estimate(config()).seconds
+    light = budget.Allowance(seconds=LIGHT_SECONDS)
+    with budget.allowance(light), pytest.raises(budget.Misplaced):
         Session(heavy, LIMITS)
-    with budget.allowance(budget.Allowance(seconds=0.01)):
+    with budget.allowance(light):
         Session(config(), LIMITS)  # the lesson's run is light
 
 

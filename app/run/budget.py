@@ -37,10 +37,9 @@ EXPORT_BYTES_PER_FLOAT = 26  # an exact float64 in JSON, and its separator
 OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "adagrad": 1, "rmsprop": 1, "adam": 2}
 
 # The cost model of one request (seconds): Python overhead per time step, then arithmetic.
-STEP_SECONDS = 40e-6  # per step forward and back, as the engine's loops run them
-FLOP_SECONDS = 0.6e-9  # per multiply-add in NumPy's products on one BLAS thread
+STEP_SECONDS = 60e-6  # per step forward and back, as the engine's Python loops run them
+FLOP_SECONDS = 0.3e-9  # per multiply-add in NumPy's products on one BLAS thread
 CUBIC_SECONDS = 1.6e-9  # per H^3 of W_hh's SVD and eigenvalues (a spectrum frame)
-EVALUATE_EVERY = 25  # a training chunk evaluates the held-out split this often (app.session)
 
 # The sizes a refusal may suggest shrinking, in the order they are offered.
 FIELDS = ("hidden_size", "seq_len", "batch_size", "embedding_size")
@@ -129,6 +128,10 @@ class Unroll:
         GH = self.blocks * self.spec.hidden_size
         return self.model() + T * B * GH + self.tape() + self.inputs() + 2 * T * B * O + 2 * T * B
 
+    def scoring(self) -> int:
+        """The metrics of a pass's outputs: log-probabilities and their comparisons."""
+        return 2 * self.T * self.B * self.spec.output_size
+
     def grads_transient(self) -> int:
         """One product per weight over all steps: the one-hot inputs and reshaped states."""
         s = self.spec
@@ -208,7 +211,7 @@ def estimate(net: Net, task: Task, config: RunConfig, text: str | None = None) -
     moments = (
         4 * params + forward,  # the update, then the next iteration's forward pass
         sum(net.training() for net in nets),
-        sum(net.forward() for net in heldout),  # held-out evaluation after training
+        sum(net.forward() + net.scoring() for net in heldout),  # held-out evaluation
         backward + jacobians,  # the diagnostics, reusing the finished forward pass
         2 * kept * EXPORT_BYTES_PER_FLOAT // FLOAT,
         20 * max(net.spec.hidden_size for net in nets) ** 2,  # the spectrum
@@ -218,28 +221,32 @@ def estimate(net: Net, task: Task, config: RunConfig, text: str | None = None) -
     floats = kept + max(forward + backward + max(moments), 2 * forward + backward + jacobians)
     pasted = 0 if text is None else TEXT_BYTES_PER_CHAR * len(text)
     memory = int(MARGIN * FLOAT * floats) + SESSION_OVERHEAD + pasted
-    return Estimate(memory, _seconds(nets, heldout))
+    return Estimate(memory, max(request_seconds(nets, heldout).values()))
 
 
-def _seconds(nets: list[Unroll], heldout: list[Unroll]) -> float:
-    """The longest single request: an iteration trained, the first or last BPTT step, the
-    diagnostics, or the spectrum; each is done whole by one worker."""
+def request_seconds(nets: list[Unroll], heldout: list[Unroll]) -> dict[str, float]:
+    """What each kind of single request of the run takes, estimated: each is done whole by
+    one worker, so the longest is how long a neighbour there may wait."""
     steps = sum(net.T for net in nets)
-    H = max(net.spec.hidden_size for net in nets)
+    svd = CUBIC_SECONDS / 3 * max(net.spec.hidden_size for net in nets) ** 3
     forward = sum(net.flops_forward() for net in nets)
     grads = sum(net.flops_grads(net.T) for net in nets)
+    # BPTT stepped through sums every parameter's gradient over steps t..T at each step t.
+    stepped_grads = sum(net.flops_grads(net.T) * (net.T + 1) / 2 for net in nets)
     flow = sum(net.T * net.T * net.blocks * net.spec.hidden_size**2 for net in nets)
-    evaluation = sum(net.flops_forward() for net in heldout) / EVALUATE_EVERY
-    heldout_steps = sum(net.T for net in heldout) / EVALUATE_EVERY
-    spectrum = CUBIC_SECONDS * H**3
-    training = FLOP_SECONDS * (3 * forward + grads + evaluation)
-    work = (
-        STEP_SECONDS * (2 * steps + heldout_steps) + training,
-        FLOP_SECONDS * (flow + grads) + spectrum / 4,  # a BPTT step: the flow, or every gradient
-        STEP_SECONDS * steps + FLOP_SECONDS * forward + spectrum,  # an update and the next pass
-        STEP_SECONDS * 2 * steps + FLOP_SECONDS * (2 * forward + flow) + steps * spectrum / 4,
+    evaluation = STEP_SECONDS * sum(net.T for net in heldout) + FLOP_SECONDS * sum(
+        net.flops_forward() for net in heldout
     )
-    return max(work)
+    if len(nets) > 1:  # an encoder-decoder decodes each held-out source on its own
+        evaluation += STEP_SECONDS * heldout[0].B * sum(net.T for net in heldout)
+    walk = STEP_SECONDS * 3 * steps + FLOP_SECONDS * (forward + flow + stepped_grads)
+    return {
+        "train": STEP_SECONDS * 2 * steps + FLOP_SECONDS * (3 * forward + grads) + evaluation,
+        "first_bptt_step": FLOP_SECONDS * (flow + grads) + svd,
+        "update": STEP_SECONDS * steps + FLOP_SECONDS * forward + 3 * svd,
+        "finish_iteration": walk + steps * svd + 3 * svd,
+        "diagnose": walk + FLOP_SECONDS * forward + 2 * steps * svd,
+    }
 
 
 Weigh = Callable[[RunConfig], Estimate]

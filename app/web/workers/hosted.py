@@ -18,7 +18,7 @@ from app.web.workers.messages import Grant, Lane, Op, Reply, Request
 if TYPE_CHECKING:
     from app.web.workers.pool import Link, Workers
 
-LIGHT_SECONDS = 0.01  # a light worker's runs take at most this long per request (estimated)
+LIGHT_SECONDS = 0.05  # a light worker's runs: each request takes at most about this long
 LIGHT_SLICE_SECONDS = 0.01  # a job's slice in a light worker: a neighbour waits at most this
 HEAVY_SLICE_SECONDS = 0.05  # and in a heavy one: a pause takes effect within about this long
 
