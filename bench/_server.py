@@ -1,4 +1,8 @@
-"""Start the real server in a child process on 127.0.0.1 for a benchmark; meter its CPU and RSS."""
+"""Start the real server in a child process on 127.0.0.1 for a benchmark; meter its CPU and RSS.
+
+The server is a process tree (the server, its worker processes and their fork server): CPU and
+memory are those of the whole tree.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+
+from app.web.workers import machine
 
 
 def free_port() -> int:
@@ -33,19 +39,21 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     def cpu_seconds(self) -> float:
-        """User plus system CPU time used so far (Linux /proc)."""
-        with open(f"/proc/{self.process.pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
+        """User plus system CPU time the whole tree used so far, the reaped workers' too."""
         ticks = os.sysconf("SC_CLK_TCK")
-        return (int(fields[11]) + int(fields[12])) / ticks
+        total = 0.0
+        for pid in machine.tree(self.process.pid):
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:  # it ended meanwhile
+                continue
+            total += sum(int(value) for value in fields[11:15]) / ticks  # its children's too
+        return total
 
     def rss_mb(self) -> float:
-        """Resident memory in MB."""
-        with open(f"/proc/{self.process.pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        return float("nan")
+        """Resident memory of the whole tree in MB."""
+        return machine.tree_rss(self.process.pid) / 2**20
 
 
 @contextmanager
