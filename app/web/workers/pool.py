@@ -146,15 +146,17 @@ class Link:
         self.writer.write(frame_message(closing))
 
     def _lose(self) -> None:
-        """The worker is gone: every request waiting on it fails."""
-        if self.lost:
-            return
-        self.lost = True
+        """The worker is gone: every request waiting on it fails; unless the server is
+        stopping it, another worker takes its place."""
+        stopping, self.lost = self.lost, True
         for pending in self.pending.values():
+            if pending.timer is not None:
+                pending.timer.cancel()
             if not pending.future.done():
                 pending.future.set_exception(WorkerLost("the worker holding this session stopped"))
         self.pending.clear()
-        self.workers.replace(self)
+        if not stopping:
+            self.workers.replace(self)
 
     async def close(self) -> None:
         """Hang up; the worker exits when it reads the end of its socket."""
