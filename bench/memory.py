@@ -23,7 +23,8 @@ from websockets.asyncio.client import ClientConnection
 from bench import _server as harness
 from bench.fairness import greeted, request
 
-HEAVY = {"task": "text", "cell": "rnn", "hidden_size": 96, "seq_len": 80, "batch_size": 32}
+SEQ_LEN = 80
+HEAVY = {"task": "text", "cell": "rnn", "hidden_size": 96, "seq_len": SEQ_LEN, "batch_size": 32}
 BACK_WITHIN_MB = 100.0
 BACK_SECONDS = 10.0
 
@@ -74,7 +75,7 @@ async def heavy_session(url: str) -> ClientConnection:
     await request(ws, {"type": "train", "iterations": 20})
     while orjson.loads(await ws.recv())["type"] != "sequence":
         pass  # training ends with the next iteration's sequence
-    for _ in range(HEAVY["seq_len"] + 1):
+    for _ in range(SEQ_LEN + 1):
         await request(ws, {"type": "advance"})  # into BPTT: the tapes are full
     return ws
 

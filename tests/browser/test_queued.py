@@ -17,6 +17,7 @@ def settings() -> Settings:
         max_commands_per_second=1000,
         workers=1,
         heavy_workers=1,
+        heavy_nice=0,
         client_cpu_share=0.05,
         client_cpu_burst_seconds=0.5,
     )

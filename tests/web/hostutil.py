@@ -11,8 +11,9 @@ from app.web.workers.pool import Workers
 
 
 def small(settings: Settings) -> Settings:
-    """The same settings with one worker of each kind: enough for a test, quick to start."""
-    return settings.model_copy(update={"workers": 1, "heavy_workers": 1})
+    """The same settings with one worker of each kind, quick to start; the heavy one at the
+    normal OS priority (a machine saturated by others would starve it)."""
+    return settings.model_copy(update={"workers": 1, "heavy_workers": 1, "heavy_nice": 0})
 
 
 @asynccontextmanager

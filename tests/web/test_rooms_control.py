@@ -16,6 +16,7 @@ from app.web.rooms.relay import Relay
 from app.web.rooms.seat import Seat
 from app.web.settings import Settings
 from tests.conftest import run_async
+from tests.web.hostutil import small
 from tests.web.roomutil import Room, create_room, drive, seat, teach, until_count
 from tests.web.wsutil import EXAMPLES, example, greet, receive, until_ack
 
@@ -131,7 +132,7 @@ def test_a_student_forks_the_current_state_and_goes_on_alone(
 
 
 def test_a_fork_is_refused_when_the_server_is_full() -> None:
-    with TestClient(create_app(Settings(max_sessions=1))) as client:
+    with TestClient(create_app(small(Settings(max_sessions=1)))) as client:
         room = create_room(client)
         with (
             client.websocket_connect("/ws") as private,
