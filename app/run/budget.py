@@ -234,19 +234,24 @@ def request_seconds(nets: list[Unroll], heldout: list[Unroll]) -> dict[str, floa
     # BPTT stepped through sums every parameter's gradient over steps t..T at each step t.
     stepped_grads = sum(net.flops_grads(net.T) * (net.T + 1) / 2 for net in nets)
     flow = sum(net.T * net.T * net.blocks * net.spec.hidden_size**2 for net in nets)
-    evaluation = STEP_SECONDS * sum(net.T for net in heldout) + FLOP_SECONDS * sum(
-        net.flops_forward() for net in heldout
-    )
-    if len(nets) > 1:  # an encoder-decoder decodes each held-out source on its own
-        evaluation += STEP_SECONDS * heldout[0].B * sum(net.T for net in heldout)
     walk = STEP_SECONDS * 3 * steps + FLOP_SECONDS * (forward + flow + stepped_grads)
+    iteration = STEP_SECONDS * 2 * steps + FLOP_SECONDS * (3 * forward + grads)
     return {
-        "train": STEP_SECONDS * 2 * steps + FLOP_SECONDS * (3 * forward + grads) + evaluation,
+        "train": iteration + _evaluation_seconds(heldout),
         "first_bptt_step": FLOP_SECONDS * (flow + grads) + svd,
         "update": STEP_SECONDS * steps + FLOP_SECONDS * forward + 3 * svd,
         "finish_iteration": walk + steps * svd + 3 * svd,
         "diagnose": walk + FLOP_SECONDS * forward + 2 * steps * svd,
     }
+
+
+def _evaluation_seconds(heldout: list[Unroll]) -> float:
+    """The held-out evaluation a training chunk ends with every so often."""
+    steps = sum(net.T for net in heldout)
+    seconds = STEP_SECONDS * steps + FLOP_SECONDS * sum(net.flops_forward() for net in heldout)
+    if len(heldout) > 1:  # an encoder-decoder decodes each held-out source on its own
+        seconds += STEP_SECONDS * heldout[0].B * steps
+    return seconds
 
 
 Weigh = Callable[[RunConfig], Estimate]
