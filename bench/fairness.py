@@ -29,7 +29,8 @@ from websockets.asyncio.client import ClientConnection
 from bench import _server as harness
 from bench.load import ClientStats, healthy_client
 
-LARGEST = {"cell": "lstm", "hidden_size": 256, "seq_len": 200, "batch_size": 64}
+MAX_HIDDEN = 256
+LARGEST = {"cell": "lstm", "hidden_size": MAX_HIDDEN, "seq_len": 200, "batch_size": 64}
 TASK = "text"
 WARM_UP_SECONDS = 3.0  # the heavy clients are busy before the light ones are measured
 
@@ -67,11 +68,12 @@ async def largest(ws: ClientConnection) -> dict[str, Any]:
     return config
 
 
-async def maximal_export(ws: ClientConnection, limit: int, config: dict[str, Any]) -> str:
-    """The largest export an import accepts: the largest run whose export is under the limit."""
-    hidden = config["hidden_size"]
+async def maximal_export(ws: ClientConnection, limit: int) -> str:
+    """The largest export an import accepts: an export's size is its weights' (and optimizer
+    slots'), so the LSTM with the largest hidden size whose export is under the limit."""
+    hidden = MAX_HIDDEN
     while True:
-        sized = {**config, "hidden_size": hidden}
+        sized = {"task": TASK, "cell": "lstm", "hidden_size": hidden, "seq_len": 50}
         assert (await request(ws, {"type": "configure", "config": sized}))[-1]["type"] == "ack"
         await request(ws, {"type": "train", "iterations": 3})
         await asyncio.sleep(0.5)
@@ -90,7 +92,7 @@ class Heavy:
     trained: int = 0
     advanced: int = 0
     imported: int = 0
-    refused: int = 0
+    refusals: list[str] = field(default_factory=list)
     seen: dict[int, int] = field(default_factory=dict)  # iterations each trainer got done
 
     def trained_by(self, trainer: int) -> int:
@@ -131,7 +133,8 @@ async def importer(url: str, stop: asyncio.Event, heavy: Heavy, message: str) ->
     while not stop.is_set():
         reply = (await request(ws, orjson.loads(message)))[-1]
         heavy.imported += reply["type"] == "ack"
-        heavy.refused += reply["type"] == "error"
+        if reply["type"] == "error":
+            heavy.refusals.append(reply["message"])
     await ws.close()
 
 
@@ -161,7 +164,7 @@ async def sample_memory(server: harness.ServerProcess, stop: asyncio.Event) -> f
 
 async def measure(server: harness.ServerProcess, args: argparse.Namespace) -> dict[str, Any]:
     setup = await greeted(server.ws)
-    export = await maximal_export(setup, args.import_bytes, await largest(setup))
+    export = await maximal_export(setup, args.import_bytes)
     await setup.close()
     stop, heavy = asyncio.Event(), Heavy()
     memory = asyncio.create_task(sample_memory(server, stop))
@@ -200,7 +203,7 @@ def summary(
         "trained_iterations": heavy.trained,
         "lstm_advances": heavy.advanced,
         "imports": heavy.imported,
-        "imports_refused": heavy.refused,
+        "imports_refused": len(heavy.refusals),
         "export_mb": export / 2**20,
         "server_cores": usage.cpu_cores,
         "peak_rss_mb": peak_mb,
