@@ -40,20 +40,25 @@ class ServerProcess:
 
     def cpu_seconds(self) -> float:
         """User plus system CPU time the whole tree used so far, the reaped workers' too."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        total = 0.0
-        for pid in machine.tree(self.process.pid):
-            try:
-                with open(f"/proc/{pid}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-            except OSError:  # it ended meanwhile
-                continue
-            total += sum(int(value) for value in fields[11:15]) / ticks  # its children's too
-        return total
+        return sum(_cpu_seconds(pid, reaped=True) for pid in machine.tree(self.process.pid))
+
+    def loop_cpu_seconds(self) -> float:
+        """CPU time of the server process alone: its event loop (and its few threads)."""
+        return _cpu_seconds(self.process.pid, reaped=False)
 
     def rss_mb(self) -> float:
         """Resident memory of the whole tree in MB."""
         return machine.tree_rss(self.process.pid) / 2**20
+
+
+def _cpu_seconds(pid: int, *, reaped: bool) -> float:
+    """User plus system CPU time of a process (and of its reaped children); 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(value) for value in fields[11 : 15 if reaped else 13]) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -105,6 +110,7 @@ class Usage:
 
     wall: float
     cpu_cores: float
+    loop_cores: float
     rss_mb: float
     rss_growth_mb: float
     own_cpu_seconds: float
@@ -117,6 +123,7 @@ class Meter:
         self.server = server
         self.rss_before = server.rss_mb()
         self.cpu_before = server.cpu_seconds()
+        self.loop_before = server.loop_cpu_seconds()
         self.own_before = own_cpu_seconds()
         self.started = time.monotonic()
 
@@ -127,6 +134,7 @@ class Meter:
         return Usage(
             wall=wall,
             cpu_cores=(self.server.cpu_seconds() - self.cpu_before) / wall,
+            loop_cores=(self.server.loop_cpu_seconds() - self.loop_before) / wall,
             rss_mb=rss,
             rss_growth_mb=rss - self.rss_before,
             own_cpu_seconds=own_cpu_seconds() - self.own_before,

@@ -206,6 +206,7 @@ def summary(
         "imports_refused": len(heavy.refusals),
         "export_mb": export / 2**20,
         "server_cores": usage.cpu_cores,
+        "event_loop_cores": usage.loop_cores,
         "peak_rss_mb": peak_mb,
     }
 
