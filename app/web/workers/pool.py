@@ -74,7 +74,8 @@ class Link:
         self._reader: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
-        """Start reading the worker's replies."""
+        """Start reading the worker's replies, on the running event loop (its server's)."""
+        self.loop = asyncio.get_running_loop()
         reader, self.writer = await asyncio.open_unix_connection(sock=self._socket)
         self._reader = asyncio.create_task(self._read(reader))
 
@@ -202,9 +203,16 @@ class Workers:
         self.links.append(link)
         return link
 
+    def _ours(self) -> list[Link]:
+        """The workers of the server running on this event loop (an app restarted in the same
+        process may briefly have two: the one stopping, and the one starting)."""
+        loop = asyncio.get_running_loop()
+        return [link for link in self.links if link.loop is loop]
+
     async def stop(self) -> None:
-        """Stop every worker."""
-        links, self.links = self.links, []
+        """Stop this server's workers."""
+        links = self._ours()
+        self.links = [link for link in self.links if link not in links]
         await asyncio.gather(*(link.close() for link in links))
 
     def next_id(self) -> int:
@@ -213,7 +221,7 @@ class Workers:
 
     def pick(self, heavy: bool) -> Link:
         """The worker of that kind holding the fewest sessions."""
-        kind = [link for link in self.links if link.heavy == heavy and not link.lost]
+        kind = [link for link in self._ours() if link.heavy == heavy and not link.lost]
         if not kind:
             raise WorkerLost("no worker is running")
         return min(kind, key=lambda link: link.sessions)
