@@ -4,4 +4,5 @@ import sys
 
 from app.cli import main
 
-sys.exit(main(sys.argv[1:] or ["serve"]))
+if __name__ == "__main__":  # a worker process imports this module again: it must not serve
+    sys.exit(main(sys.argv[1:] or ["serve"]))

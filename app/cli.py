@@ -33,6 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from app.web.main import create_app
     from app.web.server import UnrollServer, uvicorn_config
     from app.web.settings import Settings
+    from app.web.workers import machine
+
+    machine.tune_allocator()  # large send queues go back to the system once sent
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = Settings(**overrides)

@@ -73,7 +73,7 @@ class Session:
     def __init__(self, config: RunConfig, limits: Limits, *, text: str | None = None) -> None:
         self.id = uuid.uuid4().hex[:12]
         self.limits = limits
-        self.shelf = Shelf()  # files uploaded for this session (app.web.uploads fills it)
+        self.shelf = Shelf()  # files uploaded for this session (its worker reads them onto it)
         self.stepper = Stepper(open_run(config, limits, text))
 
     @property

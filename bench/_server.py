@@ -1,4 +1,8 @@
-"""Start the real server in a child process on 127.0.0.1 for a benchmark; meter its CPU and RSS."""
+"""Start the real server in a child process on 127.0.0.1 for a benchmark; meter its CPU and RSS.
+
+The server is a process tree (the server, its worker processes and their fork server): CPU and
+memory are those of the whole tree.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+
+from app.web.workers import machine
 
 
 def free_port() -> int:
@@ -33,19 +39,26 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     def cpu_seconds(self) -> float:
-        """User plus system CPU time used so far (Linux /proc)."""
-        with open(f"/proc/{self.process.pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        ticks = os.sysconf("SC_CLK_TCK")
-        return (int(fields[11]) + int(fields[12])) / ticks
+        """User plus system CPU time the whole tree used so far, the reaped workers' too."""
+        return sum(_cpu_seconds(pid, reaped=True) for pid in machine.tree(self.process.pid))
+
+    def loop_cpu_seconds(self) -> float:
+        """CPU time of the server process alone: its event loop (and its few threads)."""
+        return _cpu_seconds(self.process.pid, reaped=False)
 
     def rss_mb(self) -> float:
-        """Resident memory in MB."""
-        with open(f"/proc/{self.process.pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        return float("nan")
+        """Resident memory of the whole tree in MB."""
+        return machine.tree_rss(self.process.pid) / 2**20
+
+
+def _cpu_seconds(pid: int, *, reaped: bool) -> float:
+    """User plus system CPU time of a process (and of its reaped children); 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(value) for value in fields[11 : 15 if reaped else 13]) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -97,6 +110,7 @@ class Usage:
 
     wall: float
     cpu_cores: float
+    loop_cores: float
     rss_mb: float
     rss_growth_mb: float
     own_cpu_seconds: float
@@ -109,6 +123,7 @@ class Meter:
         self.server = server
         self.rss_before = server.rss_mb()
         self.cpu_before = server.cpu_seconds()
+        self.loop_before = server.loop_cpu_seconds()
         self.own_before = own_cpu_seconds()
         self.started = time.monotonic()
 
@@ -119,6 +134,7 @@ class Meter:
         return Usage(
             wall=wall,
             cpu_cores=(self.server.cpu_seconds() - self.cpu_before) / wall,
+            loop_cores=(self.server.loop_cpu_seconds() - self.loop_before) / wall,
             rss_mb=rss,
             rss_growth_mb=rss - self.rss_before,
             own_cpu_seconds=own_cpu_seconds() - self.own_before,

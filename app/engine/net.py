@@ -96,6 +96,11 @@ class Net(Protocol):
     """What every kind of network answers."""
 
     @property
+    def parts(self) -> tuple[ModelSpec, ...]:
+        """The recurrent nets it unrolls, in the order they run (an encoder, then a decoder)."""
+        ...
+
+    @property
     def recurrent_name(self) -> str:
         """The parameter the lessons call W_hh."""
         ...
@@ -188,6 +193,11 @@ class SingleNet:
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
+
+    @property
+    def parts(self) -> tuple[ModelSpec, ...]:
+        """Itself."""
+        return (self.spec,)
 
     @property
     def recurrent_name(self) -> str:

@@ -157,7 +157,11 @@ def _inject(d_context: Array, lengths: Array, T: int) -> Array:
 
 
 class EncoderDecoderPass(Chain[ForwardStep]):
-    """The encoder's steps, then the teacher-forced decoder's, stepped as one forward pass."""
+    """The encoder's steps, then the teacher-forced decoder's, stepped as one forward pass.
+
+    The phases' closures hold locals, never the pass itself: a pass that refers to itself would
+    outlive its last use until a full garbage collection.
+    """
 
     def __init__(self, net: EncoderDecoder, params: Params, data: Sequences) -> None:
         spec = net.spec
@@ -165,25 +169,29 @@ class EncoderDecoderPass(Chain[ForwardStep]):
         enc_params, dec_params = split_params(params)
         encoder = Forward(enc_params, spec.encoder, data.inputs, None)
         T, B = encoder.batch.T, encoder.batch.B
-        self.lengths = _lengths(data.source_lengths, T, B)
+        lengths = self.lengths = _lengths(data.source_lengths, T, B)
         self.spec = spec
         self.encoder = encoder
-        self.decoder: Forward | None = None  # begun once the source is read
 
         def begin_decoder() -> Forward:
-            context = _context(encoder.trace.tape, self.lengths)  # starts the decoder
+            context = _context(encoder.trace.tape, lengths)  # starts the decoder
             inputs = decoder_inputs(spec, data.targets)
-            self.decoder = Forward(
+            return Forward(
                 dec_params, spec.decoder, inputs, data.targets, h0=context, loss_mask=data.loss_mask
             )
-            return self.decoder
 
         super().__init__([Phase("encoder", 0, lambda: encoder), Phase("decoder", T, begin_decoder)])
 
     @property
+    def decoder(self) -> Forward | None:
+        """The decoder's pass, once the source is read."""
+        return self.passes[1] if len(self.passes) > 1 else None  # type: ignore[return-value]
+
+    @property
     def total_loss(self) -> float:
         """The decoder's loss so far (the encoder has none)."""
-        return 0.0 if self.decoder is None else self.decoder.total_loss
+        decoder = self.decoder
+        return 0.0 if decoder is None else decoder.total_loss
 
     @property
     def carried(self) -> None:
@@ -195,9 +203,10 @@ class EncoderDecoderPass(Chain[ForwardStep]):
 
         Truncation is not applied: the context's gradient must reach the whole source.
         """
-        if self.decoder is None or not self.done:
+        decoder = self.decoder
+        if decoder is None or not self.done:
             raise RuntimeError("seq2seq forward pass not done")
-        return EncoderDecoderBackward(self, self.decoder)
+        return EncoderDecoderBackward(self, decoder)
 
     def gradient_flow(self) -> Array:
         """(T, T) over the encoder's and the decoder's steps together: [t, k] = ||dL_t/dh_k||.
@@ -232,30 +241,33 @@ class EncoderDecoderBackward(Chain[BackwardStep]):
         enc_params, dec_params = split_params(forward.params)
         encoder_trace = forward.encoder.trace
         T = encoder_trace.batch.T
-        self.decoder = Backward(decoder_pass.trace, dec_params, spec.decoder)
-        self.encoder: Backward | None = None  # begun once the decoder is walked back
+        decoder = self.decoder = Backward(decoder_pass.trace, dec_params, spec.decoder)
 
         def begin_encoder() -> Backward:
-            dh0, dc0 = self.decoder.initial_state_grads()  # dL/dcontext
-            self.encoder = Backward(
+            dh0, dc0 = decoder.initial_state_grads()  # dL/dcontext
+            return Backward(
                 encoder_trace,
                 enc_params,
                 spec.encoder,
                 dh_ext=_inject(dh0, lengths, T),
                 dc_ext=None if dc0 is None else _inject(dc0, lengths, T),
             )
-            return self.encoder
 
-        decoder = Phase("decoder", T, lambda: self.decoder)
-        super().__init__([decoder, Phase("encoder", 0, begin_encoder)])
+        super().__init__([Phase("decoder", T, lambda: decoder), Phase("encoder", 0, begin_encoder)])
         self._result: Gradients | None = None
+
+    @property
+    def encoder(self) -> Backward | None:
+        """The encoder's backward pass, once the decoder is walked back."""
+        return self.passes[1] if len(self.passes) > 1 else None  # type: ignore[return-value]
 
     def run(self) -> Gradients:
         """Walk back the remaining steps; every prefixed parameter's gradient."""
         self.finish()
         if self._result is None:
-            assert self.encoder is not None
-            grads = _prefixed(self.encoder.gradients.grads, self.decoder.gradients.grads)
+            encoder = self.encoder
+            assert encoder is not None
+            grads = _prefixed(encoder.gradients.grads, self.decoder.gradients.grads)
             self._result = Gradients.of(grads)
         return self._result
 
@@ -265,6 +277,11 @@ class EncoderDecoder:
 
     def __init__(self, spec: Seq2SeqSpec) -> None:
         self.spec = spec
+
+    @property
+    def parts(self) -> tuple[ModelSpec, ...]:
+        """The encoder, then the decoder."""
+        return (self.spec.encoder, self.spec.decoder)
 
     @property
     def recurrent_name(self) -> str:

@@ -3,8 +3,8 @@
 The server validates each incoming command through `parse_command`; tests import the same models;
 `/api/protocol.json` and `docs/protocol.md` are generated from them; `static/js/protocol.js` mirrors
 the `type` tags (a test keeps the two in step). Modules: wire (numbers, arrays and encoding),
-config (RunConfig, Limits), commands, frames, parsing (parse_command, the tags, the JSON Schema),
-uploads (a user's own files: receipts, what a run on one shows and saves).
+config (RunConfig, Limits), commands, frames, parsing (parse_command, parse_state, the tags, the
+JSON Schema), uploads (a user's own files: receipts, what a run on one shows and saves).
 
 Wire format: one JSON text frame per message. Arrays of floats are sent rounded to float32. A
 non-finite number (an exploding run) is sent as the string "NaN", "Infinity" or "-Infinity", since
@@ -49,6 +49,7 @@ from app.protocol.frames import (
     Frame,
     Hello,
     ProgressFrame,
+    Queued,
     ReplayFrame,
     RoomClosed,
     RoomFrame,
@@ -60,7 +61,13 @@ from app.protocol.frames import (
     UpdateFrame,
     frame_adapter,
 )
-from app.protocol.parsing import COMMAND_TYPES, FRAME_TYPES, json_schema, parse_command
+from app.protocol.parsing import (
+    COMMAND_TYPES,
+    FRAME_TYPES,
+    json_schema,
+    parse_command,
+    parse_state,
+)
 from app.protocol.uploads import (
     ColumnScaling,
     DataPosition,
@@ -122,6 +129,7 @@ __all__ = [
     "Pause",
     "Play",
     "ProgressFrame",
+    "Queued",
     "ReplayFrame",
     "Rescale",
     "Reset",
@@ -157,6 +165,7 @@ __all__ = [
     "from_wire",
     "json_schema",
     "parse_command",
+    "parse_state",
     "wire_array",
     "wire_number",
 ]

@@ -272,6 +272,7 @@ class Error(Strict):
         "server_busy",
         "forbidden",
         "internal",
+        "over_budget",
     ]
     field: str | None = Field(None, description="dotted path of the offending field")
     message: str
@@ -286,11 +287,21 @@ class Ack(Strict):
     command_id: int | None = None
 
 
+class Queued(Strict):
+    """Work of this run waits: behind other sessions' in its worker, or for its client's share
+    of the server's CPU. The next frame of the run (or its ack) ends the wait."""
+
+    type: Literal["queued"] = "queued"
+    reason: Literal["workers", "cpu"]
+    position: int = Field(0, ge=0, description="workers: requests ahead of it; 0: it is running")
+    seconds: float = Field(0.0, ge=0, description="cpu: how long until it goes on")
+
+
 # Grouped by what they show; the tags keep this order (FRAME_TYPES, static/js/protocol.js).
 RunFrame = (
     Hello | SequenceFrame | ForwardFrame | BackwardFrame | UpdateFrame | ProgressFrame | ReplayFrame
 )
 InstrumentFrame = SpectrumFrame | DiagnosticsFrame | SampleFrame | ExportFrame | ScriptFrame
-ReplyFrame = RoomFrame | RoomClosed | Error | Ack
+ReplyFrame = RoomFrame | RoomClosed | Error | Ack | Queued
 Frame = Annotated[RunFrame | InstrumentFrame | ReplyFrame, Field(discriminator="type")]
 frame_adapter: TypeAdapter[Frame] = TypeAdapter(Frame)

@@ -8,7 +8,7 @@ from typing import Any, get_args
 import orjson
 from pydantic import ValidationError
 
-from app.protocol.commands import Command, command_adapter
+from app.protocol.commands import Command, Import, SessionState, command_adapter
 from app.protocol.config import RunConfig
 from app.protocol.frames import Error, Frame, frame_adapter
 from app.protocol.wire import PROTOCOL_VERSION
@@ -55,6 +55,22 @@ def parse_command(raw: str | bytes, max_bytes: int, max_import_bytes: int = 0) -
         return command_adapter.validate_python(data)
     except ValidationError as exc:
         return _refusal(exc, data)
+
+
+def parse_state(raw: str | bytes) -> SessionState | Error:
+    """A saved session on its own (the room's state a fork copies), validated exactly as an
+    import command's state is: the same refusals, naming the same fields."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return Error(code="invalid_json", message=f"not valid JSON: {exc}")
+    message = {"type": "import", "state": data}
+    try:
+        command = command_adapter.validate_python(message)
+    except ValidationError as exc:
+        return _refusal(exc, message)
+    assert isinstance(command, Import)
+    return command.state
 
 
 def _too_large(size: int, max_bytes: int) -> Error:

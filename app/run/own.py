@@ -8,6 +8,7 @@ loaded model is the run's network only while the run's config builds exactly tha
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 
@@ -94,6 +95,17 @@ class OwnData:
         if task is not self.task or model is None or model.misfit(net) is not None:
             return None
         return model
+
+    @property
+    def nbytes(self) -> int:
+        """Memory its data and a loaded model's weights hold, beside the run's own arrays."""
+        task, model = self.task, self.model
+        if isinstance(task, TokenTextTask):
+            data = sys.getsizeof(task.text) + task.ids.nbytes
+        else:
+            data = task.X.nbytes + task.y.nbytes + sum(raw.nbytes for raw in task.raw.values())
+        weights = 0 if model is None else sum(v.nbytes for v in model.torch.params.values())
+        return data + weights
 
     def without_model(self) -> OwnData:
         """The same data, to learn with fresh weights."""

@@ -1,16 +1,16 @@
 """Files a user uploaded, read and checked, waiting on their session's shelf for use_upload.
 
-The web layer reads each file as it arrives (`read_upload`, off the event loop) and puts it on
-the shelf of the session that sent it; the session takes it from there by id. A shelf keeps a
-few uploads (the oldest dropped first) and goes with its session; `nbytes` is what its uploads
-hold in memory, so the server can cap all shelves together.
+The web layer hands each file as it arrives to the worker holding its session, which reads it
+onto the session's shelf (`Shelf.read`); the session takes it from there by id. A shelf keeps a
+few uploads (the oldest dropped first) and goes with its session (a move to another worker
+takes it along); `nbytes` is what its uploads hold in memory, so the server can cap all
+shelves together.
 """
 
 from __future__ import annotations
 
 import secrets
 import sys
-import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -21,6 +21,7 @@ from app.protocol import (
     ColumnScaling,
     ModelSummary,
     TableSummary,
+    TextLevel,
     TextSummary,
     UploadKind,
     UploadReceipt,
@@ -44,6 +45,19 @@ class UploadLimits:
     max_weights_bytes: int  # a .safetensors file
     max_vocab: int
     max_hidden_size: int
+
+
+@dataclass(frozen=True)
+class UploadFile:
+    """A file as it was uploaded for a session (its body capped), and what reading it allows."""
+
+    kind: UploadKind
+    data: bytes
+    name: str
+    limits: UploadLimits
+    capacity: int  # uploads the session keeps
+    level: TextLevel = "char"  # a text file's tokens: characters or words
+    sidecar: str | None = None  # a weights file's: the upload id of its JSON sidecar
 
 
 @dataclass(frozen=True)
@@ -188,36 +202,42 @@ def receipt(upload_id: str, upload: Upload, size: int) -> UploadReceipt:
 
 
 class Shelf:
-    """A session's uploads by id, the newest last; safe to fill while the session runs."""
+    """A session's uploads by id, the newest last."""
 
     def __init__(self) -> None:
         self._uploads: OrderedDict[str, Upload] = OrderedDict()
-        self._lock = threading.Lock()  # the web layer puts, the session's worker thread gets
 
     @property
     def nbytes(self) -> int:
         """Memory its uploads hold."""
-        with self._lock:
-            return sum(upload.nbytes for upload in self._uploads.values())
+        return sum(upload.nbytes for upload in self._uploads.values())
+
+    def read(self, file: UploadFile) -> UploadReceipt:
+        """Read a file onto the shelf (weights with the sidecar it names, which they use up);
+        the receipt. InputError names the field, line and column; nothing changes then."""
+        side = None if file.sidecar is None else self.sidecar_file(file.sidecar)
+        upload = read_upload(
+            file.kind, file.data, file.name, file.limits, level=file.level, sidecar=side
+        )
+        if file.sidecar is not None:
+            self.drop(file.sidecar)  # read into the model now
+        return receipt(self.put(upload, file.capacity), upload, len(file.data))
 
     def put(self, upload: Upload, capacity: int) -> str:
         """Keep an upload (dropping the oldest past `capacity`); return its new id."""
         upload_id = secrets.token_urlsafe(12)
-        with self._lock:
-            self._uploads[upload_id] = upload
-            while len(self._uploads) > capacity:
-                self._uploads.popitem(last=False)
+        self._uploads[upload_id] = upload
+        while len(self._uploads) > capacity:
+            self._uploads.popitem(last=False)
         return upload_id
 
     def drop(self, upload_id: str) -> None:
         """Forget an upload (a sidecar once its weights are read)."""
-        with self._lock:
-            self._uploads.pop(upload_id, None)
+        self._uploads.pop(upload_id, None)
 
     def take(self, upload_id: str, field: str = "upload_id") -> Upload:
         """The upload by id (it stays on the shelf), or a refusal naming the field."""
-        with self._lock:
-            upload = self._uploads.get(upload_id)
+        upload = self._uploads.get(upload_id)
         if upload is None:
             message = (
                 f"no upload {upload_id!r} here: upload the file again (uploads last while the "

@@ -28,6 +28,7 @@ from app.engine import (
 from app.engine.spec import InputKind
 from app.engine.types import Array, Params
 from app.protocol import Limits, RunConfig
+from app.run import budget
 from app.run.refusal import CommandRefused
 from app.tasks import TASKS, Batch, Task
 from app.tasks.base import EOS, SOS
@@ -208,11 +209,23 @@ def open_run(
     pasted = None if text is None else pasted_task(text, limits)
     task = check_limits(config, limits, pasted, None if upload is None else upload.task)
     try:
+        budget.check(config, lambda wanted: weigh(task, wanted, text, upload))  # before allocating
         run = RunState.start(task, config, text, upload)
         run.current_batch()
     except ValueError as exc:  # sizes the task's data cannot fill, for one
         raise CommandRefused("out_of_range", str(exc), "config") from exc
     return run
+
+
+def weigh(
+    task: Task, config: RunConfig, text: str | None = None, upload: OwnData | None = None
+) -> budget.Estimate:
+    """What a run of `task` under `config` would take: its peak memory, its longest request
+    (with the network a loaded model brings, where the config builds it, and its data)."""
+    net = build_net(task, config)
+    model = None if upload is None else upload.model_for(task, net)
+    held = 0 if upload is None else upload.nbytes
+    return budget.estimate(net if model is None else model.net, task, config, text, held)
 
 
 def check_limits(

@@ -15,9 +15,11 @@ from pydantic import BaseModel
 
 from app import protocol as p
 from app.web.outbox import Outbox
+from app.web.workers.messages import Encoded
 
 CLOSE_NORMAL = 1000  # a room ended: the viewer is told why, then closed politely
 CLOSE_POLICY = 1008  # origin refused, or a client that floods without reading
+CLOSE_SERVER_ERROR = 1011  # the worker holding the session stopped: reconnect to a new one
 CLOSE_TRY_AGAIN = 1013  # server full
 
 Stream = Callable[[], list[str]]  # the encoded frames that show a run as it is now
@@ -26,20 +28,26 @@ Stream = Callable[[], list[str]]  # the encoded frames that show a run as it is 
 class FrameSink(Protocol):
     """Where a driver's frames go: one client, or a room that fans them out."""
 
-    def deliver(self, frame: BaseModel, *, droppable: bool = False) -> None:
+    def deliver(self, frame: BaseModel | Encoded, *, droppable: bool = False) -> None:
         """Send a frame; droppable frames are animation a slow viewer may miss."""
 
 
 class Client:
     """The sending end of one websocket: a bounded queue behind a few verbs."""
 
-    def __init__(self, url: str, capacity: int) -> None:
+    def __init__(self, url: str, capacity: int, byte_cap: int) -> None:
         self.url = url  # where the client reached us (join links are built from it)
-        self._outbox = Outbox(capacity)
+        self._outbox = Outbox(capacity, byte_cap)
 
-    def deliver(self, frame: BaseModel | str, *, droppable: bool = False) -> None:
-        """Queue a frame: a model (encoded here) or a frame encoded once for many clients."""
-        data = frame if isinstance(frame, str) else p.encode(frame).decode()
+    def deliver(self, frame: BaseModel | Encoded | str, *, droppable: bool = False) -> None:
+        """Queue a frame: a model (encoded here), one a worker encoded, or one encoded once for
+        many clients."""
+        if isinstance(frame, Encoded):
+            data = frame.text
+        elif isinstance(frame, str):
+            data = frame
+        else:
+            data = p.encode(frame).decode()
         self._outbox.put(data, droppable=droppable)
 
     def follow(self, stream: Stream, *, catch_up: bool = True) -> None:

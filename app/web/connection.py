@@ -18,20 +18,29 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from fastapi import WebSocket
-from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect
 
 from app import protocol as p
-from app.session import CommandRefused, Session
-from app.web.client import CLOSE_NORMAL, CLOSE_POLICY, Client
-from app.web.driver import Driver
+from app.session import CommandRefused
+from app.web.client import CLOSE_NORMAL, CLOSE_POLICY, CLOSE_SERVER_ERROR, Client
+from app.web.driver import Command, Driver
 from app.web.outbox import ClientNotReading
 from app.web.settings import Settings
+from app.web.workers.messages import SealedImport, WorkerLost
 
 if TYPE_CHECKING:
     from app.web.rooms.seat import Seat
+    from app.web.workers.hosted import Hosted
 
 log = logging.getLogger("unroll.live")
+
+
+def parse(raw: str | bytes, settings: Settings) -> Command | p.Error:
+    """A message as a command; an import too large to parse on the event loop is sealed, for
+    its session's worker to parse."""
+    if settings.max_message_bytes < len(raw) <= settings.max_import_bytes:
+        return SealedImport(raw)
+    return p.parse_command(raw, settings.max_message_bytes, settings.max_import_bytes)
 
 
 class RateLimiter:
@@ -58,20 +67,22 @@ class LiveConnection:
     """One browser tab: driving its own session, or seated in a room (a teacher or a student)."""
 
     def __init__(
-        self, websocket: WebSocket, settings: Settings, session: Session | None = None
+        self, websocket: WebSocket, settings: Settings, hosted: Hosted | None = None
     ) -> None:
         self.websocket = websocket
         self.settings = settings
-        self.client = Client(str(websocket.url), settings.send_queue_frames)
+        self.client = Client(
+            str(websocket.url), settings.send_queue_frames, settings.send_queue_bytes
+        )
         self.limiter = RateLimiter(settings.max_commands_per_second)
-        self.driver = None if session is None else Driver(session, settings, self.client)
+        self.driver = None if hosted is None else Driver(hosted, settings, self.client)
         self.seat: Seat | None = None
 
-    async def drive(self, session: Session, shown: Iterable[str] = ()) -> None:
-        """Drive `session` privately from now on (a student's fork), after the room's `shown`."""
+    async def drive(self, hosted: Hosted, shown: Iterable[str] = ()) -> None:
+        """Drive `hosted` privately from now on (a student's fork), after the room's `shown`."""
         self.seat = None
         self.client.drop_animation()  # the room's frames still queued are no longer wanted
-        self.driver = Driver(session, self.settings, self.client)
+        self.driver = Driver(hosted, self.settings, self.client)
         await self.driver.greet()
         for frame in shown:  # the fork's iteration so far, as the room showed it
             self.client.deliver(frame)
@@ -99,6 +110,9 @@ class LiveConnection:
             if isinstance(failure, ClientNotReading):
                 log.warning("closing a connection: %s", failure)
                 await self._close(CLOSE_POLICY, "client is not reading its replies")
+            elif isinstance(failure, WorkerLost):  # the page reconnects to a fresh session
+                log.warning("closing a connection: %s", failure)
+                await self._close(CLOSE_SERVER_ERROR, "the server lost this session")
             elif failure is not None:
                 raise failure
 
@@ -107,7 +121,7 @@ class LiveConnection:
             seat, self.seat = self.seat, None
             await seat.leave(self.client)
         if self.driver is not None:
-            await self.driver.stop_job()
+            await self.driver.close()
 
     async def _close(self, code: int, reason: str) -> None:
         with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
@@ -147,7 +161,7 @@ class LiveConnection:
 
     async def _handle_raw(self, raw: str | bytes) -> None:
         settings = self.settings
-        command = p.parse_command(raw, settings.max_message_bytes, settings.max_import_bytes)
+        command = parse(raw, settings)
         if isinstance(command, p.Error):
             self.client.deliver(command)
             return
@@ -159,7 +173,7 @@ class LiveConnection:
         except CommandRefused as refusal:
             self.client.deliver(refusal.frame(command.id))
             return
-        except ClientNotReading:
+        except (ClientNotReading, WorkerLost):
             raise
         except Exception:  # the session survives a bug in one command
             log.exception("command %s failed", command.type)
@@ -170,7 +184,7 @@ class LiveConnection:
             self.client.deliver(reply)
         self.client.deliver(p.Ack(command=command.type, command_id=command.id))
 
-    async def handle(self, command: p.Command) -> BaseModel | None:
+    async def handle(self, command: Command) -> str | None:
         """A command goes to the room seat if there is one, else to this connection's session."""
         if self.seat is not None:
             return await self.seat.handle(command, self)

@@ -1,4 +1,4 @@
-"""The playground's websocket, /ws: one private session per connection.
+"""The playground's websocket, /ws: one private session per connection, in a worker process.
 
 Also what every socket endpoint shares: the origin check, refusing a client when the server is
 full, and serving a connection until it closes.
@@ -10,11 +10,13 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from app import protocol as p
+from app.session import CommandRefused
 from app.web.client import CLOSE_POLICY, CLOSE_TRY_AGAIN
 from app.web.connection import LiveConnection
 from app.web.hosts import HostPolicy
-from app.web.sessions import SessionRegistry, new_session
+from app.web.sessions import SessionRegistry
 from app.web.settings import Settings
+from app.web.workers.messages import WorkerLost
 
 router = APIRouter()
 
@@ -63,11 +65,22 @@ async def live(websocket: WebSocket) -> None:
     if settings is None:
         return
     registry: SessionRegistry = websocket.app.state.sessions
-    session = websocket.app.state.uploads.track(new_session(settings))  # uploads reach it
-    connection = LiveConnection(websocket, settings, session)
-    if not registry.try_add(connection.client):
-        await refuse_busy(
-            websocket, f"the server is full ({settings.max_sessions} sessions); try again soon"
-        )
+    full = f"the server is full ({settings.max_sessions} sessions); try again soon"
+    if registry.full:
+        await refuse_busy(websocket, full)
         return
-    await serve(connection)
+    try:
+        hosted = await registry.workers.open()
+    except (CommandRefused, WorkerLost) as exc:  # no memory or no worker left for one more
+        await refuse_busy(websocket, f"the server cannot open a session now ({exc}); try later")
+        return
+    try:
+        connection = LiveConnection(websocket, settings, hosted)
+        if not registry.try_add(connection.client):
+            await refuse_busy(websocket, full)
+            return
+        assert connection.driver is not None
+        with registry.uploadable(connection.driver):  # the page's files reach its session
+            await serve(connection)
+    finally:  # however it ended (the connection closes it too; twice is harmless)
+        await hosted.close()

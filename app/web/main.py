@@ -18,16 +18,22 @@ from app.web.rooms.registry import Rooms
 from app.web.sessions import SessionRegistry
 from app.web.settings import Settings, get_settings
 from app.web.throttle import RoomLimits
+from app.web.workers.pool import Workers
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Connect the rooms' broker at startup; end this process's rooms politely at shutdown."""
-    await app.state.rooms.start()
+    """Start the workers and connect the rooms' broker; at shutdown end this process's rooms
+    politely, then stop the workers."""
+    await app.state.workers.start()
     try:
-        yield
+        await app.state.rooms.start()
+        try:
+            yield
+        finally:
+            await app.state.rooms.stop()
     finally:
-        await app.state.rooms.stop()
+        await app.state.workers.stop()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -39,7 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.hosts = HostPolicy(settings)
     app.add_middleware(Edges, settings=settings, hosts=app.state.hosts)
-    app.state.sessions = SessionRegistry(settings.max_sessions)
+    app.state.workers = Workers(settings)
+    app.state.sessions = SessionRegistry(settings.max_sessions, app.state.workers)
     app.state.room_limits = RoomLimits(settings)
     app.state.rooms = Rooms(settings, app.state.sessions, make_broker(settings.redis_url))
     app.include_router(pages.router)
@@ -48,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog.router)
     app.include_router(live.router)
     app.include_router(classroom.router)
-    uploads.install(app)
+    app.include_router(uploads.router)
     # Pages link /static/<version>/... (url_for "static"): cached for good, as any change to the
     # tree changes the version. The plain /static/... answers too, revalidated by its ETag.
     assets = load_assets(asset_dir("static"))

@@ -15,15 +15,17 @@ REPLY, ANIMATION, RESYNC = 0, 1, 2
 
 
 class ClientNotReading(Exception):
-    """The client let replies pile up past the hard cap; the connection is closed."""
+    """The client let replies pile up past the byte cap; the connection is closed."""
 
 
 class Outbox:
-    """Frames waiting to be sent to one client.
+    """Frames waiting to be sent to one client, at most `byte_cap` bytes of them.
 
     Replies to the client's own commands are never dropped. Animation and progress frames are:
-    past `capacity` of them, the oldest goes, so a slow client sees fewer frames instead of
-    making the server buffer without bound or fall behind.
+    past `capacity` of them, or when the queue passes its byte cap, the oldest goes, so a slow
+    client sees fewer frames instead of making the server buffer without bound or fall behind.
+    A client whose replies alone pass the cap is not reading: it is closed (one reply larger
+    than the cap still goes, alone).
 
     A viewer of someone else's run (a room's student) sets `resync`: a function returning the
     frames that show the run's current state. Then an overflow is coalesced instead: the queued
@@ -31,9 +33,10 @@ class Outbox:
     taken at that moment, and the live frames that follow it.
     """
 
-    def __init__(self, capacity: int, reply_cap: int = 4096) -> None:
+    def __init__(self, capacity: int, byte_cap: int) -> None:
         self.capacity = capacity
-        self.reply_cap = reply_cap
+        self.byte_cap = byte_cap
+        self.bytes = 0  # queued, all lanes
         self.resync: Callable[[], list[str]] | None = None
         self.closing: tuple[int, str] | None = None
         self.finished = False  # everything was handed to the writer, which is closing
@@ -49,24 +52,23 @@ class Outbox:
     def put(self, data: str, *, droppable: bool) -> None:
         """Queue one encoded frame."""
         self._items.append((data, ANIMATION if droppable else REPLY))
+        self.bytes += len(data)
         if droppable:
             self._droppable += 1
-            if self._droppable > self.capacity:
-                if self.resync is not None:
-                    self.request_resync()
-                else:
-                    self._drop_oldest_droppable()
-        elif self._replies() > self.reply_cap:
-            raise ClientNotReading(f"more than {self.reply_cap} replies unread")
+        while self._droppable and (self._droppable > self.capacity or self.bytes > self.byte_cap):
+            if self.resync is not None:
+                self.request_resync()
+            else:
+                self._drop_oldest_droppable()
+        if not droppable and self.bytes > self.byte_cap and len(self._items) > 1:
+            raise ClientNotReading(f"more than {self.byte_cap} bytes of replies unread")
         self._ready.set()
 
-    def _replies(self) -> int:
-        return len(self._items) - self._droppable
-
     def _drop_oldest_droppable(self) -> None:
-        for index, (_, lane) in enumerate(self._items):
+        for index, (data, lane) in enumerate(self._items):
             if lane == ANIMATION:
                 del self._items[index]
+                self.bytes -= len(data)
                 self._droppable -= 1
                 self.dropped += 1
                 return
@@ -86,6 +88,7 @@ class Outbox:
         kept = deque(item for item in self._items if item[1] == REPLY)  # and an older resync
         self.dropped += len(self._items) - len(kept)
         self._items = kept
+        self.bytes = sum(len(data) for data, _ in kept)
         self._droppable = 0
 
     def close(self, code: int, reason: str) -> None:
@@ -101,7 +104,9 @@ class Outbox:
                 if self.resync is not None:
                     # Taken now, so it is newer than any animation still queued: drop that.
                     self._drop_animation()
-                    self._items.extend((frame, RESYNC) for frame in self.resync())
+                    frames = self.resync()
+                    self._items.extend((frame, RESYNC) for frame in frames)
+                    self.bytes += sum(len(frame) for frame in frames)
             if self._items:
                 break
             if self.closing is not None:
@@ -110,6 +115,7 @@ class Outbox:
             self._ready.clear()
             await self._ready.wait()
         data, lane = self._items.popleft()
+        self.bytes -= len(data)
         if lane == ANIMATION:
             self._droppable -= 1
         return data

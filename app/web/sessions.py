@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
 from app import protocol as p
-from app.session import Session
 from app.web.client import Client
 from app.web.settings import Settings
+
+if TYPE_CHECKING:
+    from app.web.driver import Driver
+    from app.web.workers.pool import Workers
 
 
 def limits_from(settings: Settings) -> p.Limits:
@@ -22,17 +29,15 @@ def limits_from(settings: Settings) -> p.Limits:
     )
 
 
-def new_session(settings: Settings) -> Session:
-    """A session with the default run, under this server's caps."""
-    return Session(p.RunConfig(), limits_from(settings))
-
-
 class SessionRegistry:
-    """The clients of this server that drive a session of their own, capped by settings."""
+    """The clients of this server that drive a session of their own, capped by settings, and
+    the workers their sessions live in."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, workers: Workers) -> None:
         self.capacity = capacity
+        self.workers = workers
         self.live: set[Client] = set()
+        self._uploadable: dict[str, Driver] = {}  # playground sessions, by the page's session id
 
     @property
     def full(self) -> bool:
@@ -49,3 +54,18 @@ class SessionRegistry:
     def remove(self, client: Client) -> None:
         """Forget a closed client."""
         self.live.discard(client)
+
+    @contextmanager
+    def uploadable(self, driver: Driver) -> Iterator[None]:
+        """Uploads over HTTP reach the driver's session (by its id) while this block runs."""
+        session_id = driver.hosted.session_id
+        assert session_id is not None, "the session is open"
+        self._uploadable[session_id] = driver
+        try:
+            yield
+        finally:
+            del self._uploadable[session_id]
+
+    def find(self, session_id: str) -> Driver | None:
+        """The driver of the playground session with this id, if it is connected."""
+        return self._uploadable.get(session_id)

@@ -45,7 +45,29 @@ class Settings(BaseSettings):
         256 * 2**20, ge=2**20, description="memory all sessions' uploads may hold together"
     )
     send_queue_frames: int = Field(32, ge=2, description="animation frames buffered per client")
+    send_queue_bytes: int = Field(
+        16 * 2**20,
+        ge=2**16,
+        description="bytes queued for a client; past it, one not reading closes",
+    )
     keepalive_seconds: float = Field(20.0, gt=0)
+
+    # Where sessions run: worker processes, light ones for runs whose every request is short,
+    # heavy ones (at a lower OS priority) for the rest. 0: one of each kind per core.
+    workers: int = Field(0, ge=0, description="light worker processes; 0: one per core")
+    heavy_workers: int = Field(0, ge=0, description="heavy worker processes; 0: one per core")
+    heavy_nice: int = Field(10, ge=0, le=19, description="heavy workers' lower OS priority")
+    # Budgets: a run over either is refused, naming a size that would fit.
+    session_memory_mb: int = Field(512, ge=1, description="memory one session may take")
+    memory_budget_mb: int = Field(
+        0, ge=0, description="memory of the whole server; 0: 80% of the machine's or container's"
+    )
+    client_cpu_share: float = Field(
+        0.5, gt=0, description="cores of worker time one client may use, sustained"
+    )
+    client_cpu_burst_seconds: float = Field(
+        10.0, gt=0, description="CPU seconds a client may use at once before its share applies"
+    )
 
     # Classroom rooms: one run shown live to many students.
     max_rooms: int = Field(20, ge=1, description="rooms this server process drives at once")

@@ -1,62 +1,37 @@
 """Uploads over HTTP: a text or CSV file, a torch model's JSON sidecar and its .safetensors weights.
 
 POST /api/uploads/{kind}?session=ID&name=FILE with the raw file as the body (no multipart):
-the file is read off the event loop and put on the shelf of the live session it names (the
-session id of the page's hello); the answer is a receipt (201) with the upload's id and what
-the file holds. The session then switches to it with the `use_upload` command. A weights file
-names its sidecar's upload (`sidecar=ID`). Bad input is HTTP 422 with the InputError's field,
-message, line and column, a body past its cap 413, an unknown session 404, uploads past their
-shared memory budget 503; the session is untouched by all of them.
+the body (capped) goes to the worker process holding the live session it names (the session id
+of the page's hello), which reads the file there, off the event loop, onto the session's shelf;
+the answer is a receipt (201) with the upload's id and what the file holds. The session then
+switches to it with the `use_upload` command. A weights file names its sidecar's upload
+(`sidecar=ID`). Bad input is HTTP 422 with the InputError's field, message, line and column, a
+body past its cap 413, an unknown session 404, uploads past their shared memory budget 503; the
+session is untouched by all of them.
 
 Uploads live on their session's shelf: a few per session (the oldest dropped), gone with it.
-Every shelf of this process counts against one budget (max_upload_memory_bytes).
+Every shelf of this server counts against one budget (max_upload_memory_bytes), kept in the
+workers' ledger (app/web/workers/pool.py) with the files being read meanwhile.
 """
 
 from __future__ import annotations
 
-import weakref
-from functools import partial
 from typing import Annotated
 
-import anyio
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app import protocol as p
-from app.inputs import InputError
-from app.run.shelf import UploadLimits, read_upload, receipt
-from app.session import CommandRefused, Session
+from app.run.shelf import UploadFile, UploadLimits
+from app.session import CommandRefused
 from app.web.edges import body_limit
+from app.web.sessions import SessionRegistry
 from app.web.settings import Settings
+from app.web.workers.messages import Reply, WorkerLost
 
 router = APIRouter()
 MEMORY_FACTOR = 3  # reading a file holds it, its decoded text and its parsed form at once
-
-
-class Shelves:
-    """The live sessions of this process that take uploads, by id; they leave as they close."""
-
-    def __init__(self) -> None:
-        self._sessions: weakref.WeakValueDictionary[str, Session] = weakref.WeakValueDictionary()
-
-    def track(self, session: Session) -> Session:
-        """Let uploads reach `session` while it lives."""
-        self._sessions[session.id] = session
-        return session
-
-    def find(self, session_id: str) -> Session | None:
-        """The live session with this id, if any."""
-        return self._sessions.get(session_id)
-
-    def nbytes(self) -> int:
-        """Memory every shelf's uploads hold."""
-        return sum(session.shelf.nbytes for session in list(self._sessions.values()))
-
-
-def install(app: FastAPI) -> None:
-    """Serve uploads on `app`: its route, and the shelves new playground sessions join."""
-    app.state.uploads = Shelves()
-    app.include_router(router)
+GONE = "no such session here: reload the page, then upload"
 
 
 def limits_of(settings: Settings) -> UploadLimits:
@@ -90,6 +65,18 @@ async def read_body(request: Request, cap: int) -> bytes | None:
     return b"".join(chunks)
 
 
+def answer(reply: Reply, kind: p.UploadKind) -> Response:
+    """The worker's reply as HTTP: the receipt, or the refusal with its place in the file."""
+    if reply.refusal is not None:
+        refused = reply.refusal
+        status = 503 if refused.code == "over_budget" else 422  # no memory left to move it
+        place = {"line": refused.line, "column": refused.column}
+        return refusal(status, refused.field or kind, refused.message, **place)
+    if reply.failed or reply.misplaced:
+        raise RuntimeError(f"the worker failed to read a {kind} upload")
+    return Response(reply.frames[0].data, status_code=201, media_type="application/json")
+
+
 @router.post(
     "/api/uploads/{kind}",
     status_code=201,
@@ -104,30 +91,27 @@ async def upload(
     name: Annotated[str, Query(max_length=1000, description="the file's name")] = "upload",
     level: Annotated[p.TextLevel, Query(description="text: characters or words")] = "char",
     sidecar: Annotated[str | None, Query(max_length=64, description="weights: its sidecar")] = None,
-) -> p.UploadReceipt | JSONResponse:
+) -> Response:
     """Read one uploaded file onto its session's shelf; the receipt names it for use_upload."""
     settings: Settings = request.app.state.settings
-    shelves: Shelves = request.app.state.uploads
-    owner = shelves.find(session)
-    if owner is None:
-        return refusal(404, "session", "no such session here: reload the page, then upload")
+    sessions: SessionRegistry = request.app.state.sessions
+    driver = sessions.find(session)
+    if driver is None:
+        return refusal(404, "session", GONE)
     cap = settings.max_weights_bytes if kind == "weights" else settings.max_upload_bytes
     data = await read_body(request, cap)
     if data is None:
         return refusal(413, kind, f"is larger than {cap} bytes, the limit for this kind of file")
-    if shelves.nbytes() + MEMORY_FACTOR * len(data) > settings.max_upload_memory_bytes:
+    workers, reading = sessions.workers, MEMORY_FACTOR * len(data)
+    if not workers.start_reading(reading):
         message = "the server holds as many uploads as it can just now; try again in a while"
         return refusal(503, kind, message)
-    shelf = owner.shelf
+    limits, capacity = limits_of(settings), settings.max_uploads_per_session
+    file = UploadFile(kind, data, name, limits, capacity, level=level, sidecar=sidecar)
     try:
-        side = None if sidecar is None else shelf.sidecar_file(sidecar)
-        limits = limits_of(settings)
-        read = partial(read_upload, kind, data, name, limits, level=level, sidecar=side)
-        parsed = await anyio.to_thread.run_sync(read)
-    except CommandRefused as refused:
-        return refusal(422, refused.field or kind, refused.message)
-    except InputError as bad:
-        return refusal(422, bad.field, bad.message, line=bad.line, column=bad.column)
-    if sidecar is not None:
-        shelf.drop(sidecar)  # read into the model now
-    return receipt(shelf.put(parsed, settings.max_uploads_per_session), parsed, len(data))
+        reply = await driver.upload(file)
+    except (WorkerLost, CommandRefused):  # the session closed, or its worker stopped, meanwhile
+        return refusal(404, "session", GONE)
+    finally:
+        workers.done_reading(reading)
+    return answer(reply, kind)

@@ -44,6 +44,7 @@ export const FRAME_TYPES = [
   "room_closed",
   "error",
   "ack",
+  "queued",
 ];
 
 // Frames that answer one command of the sender's (frame type -> command type): a request for

@@ -1,11 +1,12 @@
-"""The driver's command table: one row per command, and each row is what happens."""
+"""The driver's command table: one row per command, and each row is what happens.
+
+Every row's session work is done in a worker process: no session ever lives in the server's.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Callable
-from typing import Any
+import gc
 
 import orjson
 import pytest
@@ -14,10 +15,11 @@ from pydantic import BaseModel
 from app import protocol as p
 from app.session import CommandRefused, Session
 from app.web.driver import ROUTES, Driver
-from app.web.sessions import new_session
 from app.web.settings import Settings
+from app.web.workers.hosted import Hosted
+from app.web.workers.messages import Encoded
 from tests.conftest import run_async
-from tests.run.uploadutil import series_upload
+from tests.web.hostutil import running_workers, upload_csv
 from tests.web.wsutil import EXAMPLES, example
 
 SETTINGS = Settings()
@@ -25,25 +27,13 @@ ROOM_COMMANDS = {"join", "fork", "end_room"}
 
 
 class Recorder:
-    """A sink that keeps every frame, and the threads the session's methods ran in."""
+    """A sink that keeps every frame's type."""
 
-    def __init__(self, session: Session) -> None:
-        self.frames: list[BaseModel] = []
-        self.threads: list[int] = []
-        for name in dir(session):
-            method = getattr(session, name)
-            if not name.startswith("_") and callable(method):
-                setattr(session, name, self._timed(method))
+    def __init__(self) -> None:
+        self.frames: list[str] = []
 
-    def _timed(self, method: Callable[..., Any]) -> Callable[..., Any]:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            self.threads.append(threading.get_ident())
-            return method(*args, **kwargs)
-
-        return call
-
-    def deliver(self, frame: BaseModel, *, droppable: bool = False) -> None:
-        self.frames.append(frame)
+    def deliver(self, frame: BaseModel | Encoded, *, droppable: bool = False) -> None:
+        self.frames.append(str(getattr(frame, "type", "")))
 
 
 def command(kind: str) -> p.Command:
@@ -57,68 +47,83 @@ def test_every_command_is_the_drivers_or_a_rooms_and_has_an_example() -> None:
     assert set(EXAMPLES) == set(p.COMMAND_TYPES)
 
 
-@pytest.mark.parametrize("kind", sorted(ROUTES), ids=str)
-def test_a_command_runs_where_its_row_says_and_stops_play_if_it_says_so(kind: str) -> None:
-    route = ROUTES[kind]
+def test_every_command_is_done_in_a_worker_and_stops_play_if_its_row_says_so() -> None:
+    async def scenario() -> dict[str, tuple[bool, int]]:
+        seen: dict[str, tuple[bool, int]] = {}
+        async with running_workers(SETTINGS) as workers:
+            for kind in sorted(ROUTES):
+                hosted = await workers.open()
+                driver = Driver(hosted, SETTINGS, Recorder())
+                await driver.run(p.Play(type="play", steps_per_second=120))
+                playing = driver.job
+                while hosted.requests < 3:  # play has stepped
+                    await asyncio.sleep(0.01)
+                sent = command(kind)
+                if isinstance(sent, p.UseUpload):  # the file a page uploads over HTTP first
+                    sent.upload_id = await upload_csv(driver)
+                before = hosted.requests
+                try:
+                    await driver.run(sent)
+                except CommandRefused:
+                    assert kind in ("step_forward", "step_backward")  # play left the cursor
+                for _ in range(500):  # a job it started does some work
+                    if hosted.requests > before or kind == "pause":
+                        break
+                    await asyncio.sleep(0.01)
+                stopped = playing is not None and playing.done()
+                seen[kind] = (stopped, hosted.requests - before)
+                await driver.close()
+        return seen
 
-    async def scenario() -> tuple[Recorder, bool, bool]:
-        session = new_session(SETTINGS)
-        recorder = Recorder(session)
-        driver = Driver(session, SETTINGS, recorder)
-        await driver.run(p.Play(type="play", steps_per_second=120))
-        playing = driver.job
-        await asyncio.sleep(0.05)
-        await driver.locked(lambda: None)  # play's step in progress is over
-        recorder.threads.clear()
-        sent = command(kind)
-        if isinstance(sent, p.UseUpload):  # the file a page uploads over HTTP first
-            sent.upload_id = session.shelf.put(series_upload(), capacity=4)
-        try:
-            await driver.run(sent)
-        except CommandRefused:
-            assert kind in ("step_forward", "step_backward")  # play left the cursor elsewhere
-        for _ in range(500):  # a job it started does some work
-            if recorder.threads or kind == "pause":
-                break
-            await asyncio.sleep(0.01)
-        stopped = playing is not None and playing.done()
-        on_loop = threading.get_ident() in recorder.threads
-        await driver.stop_job()
-        return recorder, stopped, on_loop
-
-    recorder, stopped, on_loop = run_async(scenario())
-    assert stopped == route.stops_job
-    if kind != "pause":
-        assert recorder.threads, "the command did no session work"
-        assert on_loop == (route.where == "loop")
+    seen = run_async(scenario())
+    for kind, (stopped, requests) in seen.items():
+        assert stopped == ROUTES[kind].stops_job, kind
+        assert requests > 0 or kind == "pause", f"{kind} sent its worker nothing"
+    gc.collect()
+    assert [o for o in gc.get_objects() if isinstance(o, Session)] == []  # none in this process
 
 
-def test_only_single_steps_and_hyperparameters_run_on_the_event_loop() -> None:
-    on_loop = {kind for kind, route in ROUTES.items() if route.where == "loop"}
-    assert on_loop == {"step_forward", "step_backward", "advance", "set_hyper"}
+def test_only_single_steps_and_hyperparameters_jump_the_workers_queue() -> None:
+    interactive = {kind for kind, route in ROUTES.items() if route.lane == "interactive"}
+    assert interactive == {"step_forward", "step_backward", "advance", "set_hyper"}
+    assert {kind for kind, route in ROUTES.items() if route.big_input} == {"import", "use_upload"}
 
 
 def test_a_train_over_the_cap_is_refused_before_play_stops() -> None:
     async def scenario() -> None:
-        session = new_session(SETTINGS)
-        driver = Driver(session, SETTINGS, Recorder(session))
-        await driver.run(p.Play(type="play", steps_per_second=100))
-        too_many = p.Train(type="train", iterations=SETTINGS.max_train_iterations + 1)
-        with pytest.raises(CommandRefused) as refused:
-            await driver.run(too_many)
-        assert (refused.value.code, refused.value.field) == ("out_of_range", "iterations")
-        assert driver.job is not None and not driver.job.done()
-        await driver.stop_job()
+        async with running_workers(SETTINGS) as workers:
+            driver = Driver(await workers.open(), SETTINGS, Recorder())
+            await driver.run(p.Play(type="play", steps_per_second=100))
+            too_many = p.Train(type="train", iterations=SETTINGS.max_train_iterations + 1)
+            with pytest.raises(CommandRefused) as refused:
+                await driver.run(too_many)
+            assert (refused.value.code, refused.value.field) == ("out_of_range", "iterations")
+            assert driver.job is not None and not driver.job.done()
+            await driver.close()
 
     run_async(scenario())
 
 
 def test_an_export_goes_to_its_sender_alone() -> None:
-    async def scenario() -> tuple[BaseModel | None, list[BaseModel]]:
-        session = new_session(SETTINGS)
-        recorder = Recorder(session)
-        reply = await Driver(session, SETTINGS, recorder).run(command("export"))
-        return reply, recorder.frames
+    async def scenario() -> tuple[str | None, list[str]]:
+        async with running_workers(SETTINGS) as workers:
+            recorder = Recorder()
+            driver = Driver(await workers.open(), SETTINGS, recorder)
+            reply = await driver.run(command("export"))
+            await driver.close()
+            return reply, recorder.frames
 
     reply, shown = run_async(scenario())
-    assert isinstance(reply, p.ExportFrame) and shown == []
+    assert reply is not None and orjson.loads(reply)["type"] == "export" and shown == []
+
+
+def test_a_closed_session_is_gone_from_its_worker_and_the_ledger() -> None:
+    async def scenario() -> tuple[list[int], dict[int, int], Hosted]:
+        async with running_workers(SETTINGS) as workers:
+            hosted = await workers.open()
+            assert workers.committed == {hosted.key: workers.committed[hosted.key]}
+            await Driver(hosted, SETTINGS, Recorder()).close()
+            return [link.sessions for link in workers.links], workers.committed, hosted
+
+    sessions, committed, hosted = run_async(scenario())
+    assert sessions == [0, 0] and committed == {} and hosted.link is None

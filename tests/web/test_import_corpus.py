@@ -10,7 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
-from tests.web.import_corpus import BASES, CASES, base_state, message
+from app.web.sessions import limits_from
+from app.web.settings import Settings
+from app.web.workers.host import Host
+from app.web.workers.messages import Request
+from tests.web.import_corpus import BASES, CASES, Case, base_state, message
 from tests.web.wsutil import greet, receive, until_ack
 
 
@@ -45,3 +49,27 @@ def test_bad_exports_are_refused_naming_the_field(client: TestClient, base: str)
         # Still alive, and unchanged by any of it.
         assert orjson.dumps(_export(ws, 3)) == orjson.dumps(before)
         assert [f["type"] for f in until_ack(ws, {"type": "advance", "id": 4})][-1] == "ack"
+
+
+IMPORT_PREFIX = '{"type": "import", "id": 7, "state": '
+
+
+def fork_state(case: Case) -> bytes:
+    """The case's export alone, as the JSON text a fork receives from the room."""
+    text = message(case)
+    assert text.startswith(IMPORT_PREFIX) and text.endswith("}")
+    return text[len(IMPORT_PREFIX) : -1].encode()
+
+
+@pytest.mark.parametrize("base", sorted(BASES))
+def test_a_forks_copy_is_refused_exactly_as_the_import_of_it_is(base: str) -> None:
+    settings = Settings()
+    host = Host(limits_from(settings), settings.max_import_bytes)  # a worker's, in this process
+    cases = [case for case in CASES if case.base == base]
+    refusals = {}
+    for key, case in enumerate(cases):
+        reply = host.handle(Request(key, "open", key, (fork_state(case), None, None)))
+        assert reply.refusal is not None, case.name
+        refusals[case.name] = (reply.refusal.code, reply.refusal.field)
+    assert refusals == {case.name: (case.code, case.field) for case in cases}
+    assert host.sessions == {}  # no copy was opened

@@ -21,9 +21,10 @@ from app.web.broker import local_broker
 from app.web.connection import LiveConnection
 from app.web.live import serve
 from app.web.rooms.registry import Rooms
-from app.web.sessions import SessionRegistry, new_session
+from app.web.sessions import SessionRegistry
 from app.web.settings import Settings
 from tests.conftest import run_async
+from tests.web.hostutil import registry
 from tests.web.rawws import StalledSocket
 
 SETTINGS = Settings(max_commands_per_second=1000)
@@ -81,7 +82,7 @@ def refs_of(connection: LiveConnection) -> Refs:
     """Weak references to a connection and to everything it drives."""
     held: list[Any] = [connection, connection.client]
     if connection.driver is not None:
-        held += [connection.driver, connection.driver.session]
+        held += [connection.driver, connection.driver.hosted]
     if connection.seat is not None:
         held.append(connection.seat)
     return [weakref.ref(thing) for thing in held]
@@ -90,26 +91,30 @@ def refs_of(connection: LiveConnection) -> Refs:
 def test_a_closed_playground_connection_and_its_session_are_freed() -> None:
     async def scenario() -> Refs:
         socket = StalledSocket([{"type": "play", "steps_per_second": 100, "id": 1}])
-        sessions = SessionRegistry(10)
-        connection = connect(socket, sessions, session=new_session(SETTINGS))
-        sessions.try_add(connection.client)
-        refs = refs_of(connection)
-        serving = asyncio.create_task(serve(connection))
-        del connection
-        await until(lambda: len(socket.sent) > 8)  # play is running
-        await command(socket, '{"type": "finish_iteration", "id": 2}')
-        await command(socket, '{"type": "train", "iterations": 5000, "id": 3}')
-        await until(lambda: any(f["type"] == "progress" for f in socket.sent))
-        await hang_up(socket, serving)  # in the middle of training
-        assert not sessions.live
-        return refs
+        async with registry(SETTINGS) as sessions:
+            connection = connect(socket, sessions, hosted=await sessions.workers.open())
+            sessions.try_add(connection.client)
+            refs = refs_of(connection)
+            serving = asyncio.create_task(serve(connection))
+            del connection
+            await until(lambda: len(socket.sent) > 8)  # play is running
+            await command(socket, '{"type": "finish_iteration", "id": 2}')
+            await command(socket, '{"type": "train", "iterations": 5000, "id": 3}')
+            await until(lambda: any(f["type"] == "progress" for f in socket.sent))
+            await hang_up(socket, serving)  # in the middle of training
+            assert not sessions.live
+            assert sessions.workers.committed == {}  # closed in its worker
+            return refs
 
     assert_freed(run_async(scenario()))
 
 
 def test_a_closed_student_is_freed_and_so_is_the_copy_it_forked() -> None:
     async def scenario() -> tuple[Refs, Refs]:
-        rooms = Rooms(SETTINGS, SessionRegistry(10), local_broker())
+        async with registry(SETTINGS) as sessions:
+            return await student_forks(Rooms(SETTINGS, sessions, local_broker()))
+
+    async def student_forks(rooms: Rooms) -> tuple[Refs, Refs]:
         room = await rooms.create()
         socket = StalledSocket([])
         student = connect(socket, rooms.sessions)
@@ -134,7 +139,10 @@ def test_a_closed_student_is_freed_and_so_is_the_copy_it_forked() -> None:
 
 def test_a_closed_teacher_is_freed_while_the_room_goes_on() -> None:
     async def scenario() -> Refs:
-        rooms = Rooms(SETTINGS, SessionRegistry(10), local_broker())
+        async with registry(SETTINGS) as sessions:
+            return await teacher_leaves(Rooms(SETTINGS, sessions, local_broker()))
+
+    async def teacher_leaves(rooms: Rooms) -> Refs:
         room = await rooms.create()
         socket = StalledSocket([{"type": "join", "token": room.token, "id": 1}])
         teacher = connect(socket, rooms.sessions)
@@ -155,7 +163,10 @@ def test_a_closed_teacher_is_freed_while_the_room_goes_on() -> None:
 
 def test_an_ended_room_its_relay_and_its_students_are_freed() -> None:
     async def scenario() -> Refs:
-        rooms = Rooms(SETTINGS, SessionRegistry(10), local_broker())
+        async with registry(SETTINGS) as sessions:
+            return await room_ends(Rooms(SETTINGS, sessions, local_broker()))
+
+    async def room_ends(rooms: Rooms) -> Refs:
         room = await rooms.create()
         socket = StalledSocket([])
         student = connect(socket, rooms.sessions)
@@ -163,7 +174,7 @@ def test_an_ended_room_its_relay_and_its_students_are_freed() -> None:
         serving = asyncio.create_task(serve(student))
         refs = refs_of(student)  # a student closed on purpose, by the room's end
         del student
-        refs += [weakref.ref(thing) for thing in (room, room.driver, room.driver.session)]
+        refs += [weakref.ref(thing) for thing in (room, room.driver, room.driver.hosted)]
         refs.append(weakref.ref(rooms.relays[room.code]))
         await room.run(p.Play(type="play", steps_per_second=100))
         await until(lambda: len(socket.sent) > 8)

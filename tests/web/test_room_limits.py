@@ -6,13 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from app.run.refusal import CommandRefused
 from app.web.main import create_app
-from app.web.rooms.seat import _copy
-from app.web.sessions import limits_from
 from app.web.settings import Settings
 from app.web.throttle import MAX_ADDRESSES, AddressLimiter, address_key
-from tests.web.import_corpus import base_state
 from tests.web.roomutil import create_room
 from tests.web.wsutil import receive
 
@@ -116,13 +112,3 @@ def test_a_limiter_forgets_idle_addresses_first_and_stays_bounded() -> None:
     for i in range(MAX_ADDRESSES):  # none idle: the least recently used goes
         limiter.take(f"10.2.{i // 256}.{i % 256}")
     assert len(limiter._buckets) <= MAX_ADDRESSES and "busy" not in limiter._buckets
-
-
-def test_a_forks_copy_is_checked_as_any_import_is() -> None:
-    limits = limits_from(Settings())
-    with pytest.raises(CommandRefused) as refused:
-        _copy({"iteration": "5"}, limits)
-    assert (refused.value.code, refused.value.field) == ("invalid_message", "state")
-    with pytest.raises(CommandRefused) as refused:
-        _copy({**base_state("adam"), "loss_history": [1.0] * 100}, limits)
-    assert (refused.value.code, refused.value.field) == ("invalid_message", "state.loss_history")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import get_args
 
+import orjson
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -15,6 +16,7 @@ from app.web.rooms.relay import Relay
 from app.web.rooms.seat import Seat
 from app.web.settings import Settings
 from tests.conftest import run_async
+from tests.web.hostutil import small
 from tests.web.roomutil import Room, create_room, drive, seat, teach, until_count
 from tests.web.wsutil import EXAMPLES, example, greet, receive, until_ack
 
@@ -38,7 +40,8 @@ def test_control_commands_are_refused_without_the_token(
         assert until_ack(student, {"type": "pause", "id": 8})[-1]["code"] == "forbidden"
     app: FastAPI = client.app  # type: ignore[assignment]
     live_room = app.state.rooms.owned[room["code"]]
-    assert live_room.driver.session.iteration.forward.t == 0
+    state, _ = client.portal.call(live_room.driver.exported, lambda: None)  # type: ignore[union-attr]
+    assert orjson.loads(state)["forward_steps"] == 0
     assert live_room.driver.job is None
 
 
@@ -129,7 +132,7 @@ def test_a_student_forks_the_current_state_and_goes_on_alone(
 
 
 def test_a_fork_is_refused_when_the_server_is_full() -> None:
-    with TestClient(create_app(Settings(max_sessions=1))) as client:
+    with TestClient(create_app(small(Settings(max_sessions=1)))) as client:
         room = create_room(client)
         with (
             client.websocket_connect("/ws") as private,

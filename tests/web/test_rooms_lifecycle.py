@@ -11,6 +11,7 @@ from starlette.websockets import WebSocketDisconnect
 from app.web.main import create_app
 from app.web.rooms.registry import CODE_ALPHABET, CODE_LENGTH
 from app.web.settings import Settings
+from tests.web.hostutil import small
 from tests.web.roomutil import Room, create_room, drive, receive_until, seat, teach
 from tests.web.wsutil import receive
 
@@ -57,7 +58,7 @@ def test_rooms_are_created_from_the_servers_own_pages_only(client: TestClient) -
 
 
 def test_a_server_holds_at_most_max_rooms() -> None:
-    with TestClient(create_app(Settings(max_rooms=2))) as client:
+    with TestClient(create_app(small(Settings(max_rooms=2)))) as client:
         create_room(client)
         create_room(client)
         response = client.post("/api/rooms", headers={"origin": "http://testserver"})
@@ -111,7 +112,7 @@ def test_ending_a_room_closes_every_view_politely(classroom: tuple[TestClient, R
 
 
 def test_a_room_without_its_teacher_expires_after_the_idle_time() -> None:
-    settings = Settings(room_idle_seconds=0.3)
+    settings = small(Settings(room_idle_seconds=0.3))
     with TestClient(create_app(settings)) as client:
         room = create_room(client)
         with client.websocket_connect(f"/ws/room/{room['code']}") as student:
@@ -124,7 +125,7 @@ def test_a_room_without_its_teacher_expires_after_the_idle_time() -> None:
 
 
 def test_a_connected_teacher_keeps_the_room_open() -> None:
-    with TestClient(create_app(Settings(room_idle_seconds=0.2))) as client:
+    with TestClient(create_app(small(Settings(room_idle_seconds=0.2)))) as client:
         room = create_room(client)
         with client.websocket_connect(f"/ws/room/{room['code']}") as teacher:
             seat(teacher)

@@ -19,9 +19,9 @@ from app.web.connection import LiveConnection
 from app.web.outbox import Outbox
 from app.web.rooms.registry import Rooms
 from app.web.rooms.snapshot import Snapshot
-from app.web.sessions import SessionRegistry
 from app.web.settings import Settings
 from tests.conftest import LiveServer, run_async
+from tests.web.hostutil import registry
 from tests.web.rawws import RawClient, StalledSocket
 from tests.web.roomutil import Room, drive, seat, teach
 from tests.web.wsutil import decode, receive
@@ -90,23 +90,16 @@ def test_one_engine_run_per_room_and_one_encoding_per_frame(
         for student in students:
             seat(student.__enter__())
         app: FastAPI = client.app  # type: ignore[assignment]
-        live_room = app.state.rooms.owned[room["code"]]
-        calls = 0
-        advance = live_room.driver.session.advance
-
-        def counted_advance() -> list[Any]:
-            nonlocal calls
-            calls += 1
-            return advance()
-
-        monkeypatch.setattr(live_room.driver.session, "advance", counted_advance)
+        hosted = app.state.rooms.owned[room["code"]].driver.hosted
+        before = hosted.requests
         monkeypatch.setattr(p, "encode", counting)
-        drive(teacher, {"type": "advance", "id": 1})
+        shown = drive(teacher, {"type": "advance", "id": 1})[0]
+        seen = [student.receive_text() for student in students]
         for student in students:
-            assert receive(student)["type"] == "forward"
             student.__exit__(None, None, None)
-    assert calls == 1
-    assert encoded.count("forward") == 1
+    assert hosted.requests - before == 1  # one step of the engine for six viewers
+    assert encoded.count("forward") == 0  # encoded once, by the worker, not per viewer
+    assert len(set(seen)) == 1 and decode(seen[0]) == shown and shown["type"] == "forward"
 
 
 # ---------------------------------------------------------------- slow students
@@ -119,7 +112,7 @@ def test_a_lagging_viewer_skips_to_the_current_state() -> None:
         return RoomMessage(seq, kind, f"{kind}-{seq}")
 
     async def scenario() -> list[str | None]:
-        box = Outbox(capacity=3)
+        box = Outbox(capacity=3, byte_cap=2**20)
         box.resync = snapshot.frames
         box.put("reply", droppable=False)
         for seq, kind in enumerate(["hello", "spectrum", "sequence"] + ["forward"] * 6, 1):
@@ -158,7 +151,10 @@ def test_a_stalled_student_is_coalesced_and_catches_up_on_the_current_state() ->
     settings = Settings(send_queue_frames=8, max_commands_per_second=1000)
 
     async def scenario() -> tuple[StalledSocket, Any]:
-        rooms = Rooms(settings, SessionRegistry(10), local_broker())
+        async with registry(settings) as sessions:
+            return await coalesced(Rooms(settings, sessions, local_broker()))
+
+    async def coalesced(rooms: Rooms) -> tuple[StalledSocket, Any]:
         room = await rooms.create()
         socket = StalledSocket([])
         socket.url = "ws://testserver/ws/room/CODE"  # type: ignore[attr-defined]

@@ -16,13 +16,13 @@ from starlette.websockets import WebSocketDisconnect
 from websockets.sync.client import connect
 
 from app import protocol as p
-from app.session import Session
 from app.web.connection import LiveConnection, RateLimiter
 from app.web.main import create_app
 from app.web.outbox import ClientNotReading, Outbox
-from app.web.sessions import limits_from
 from app.web.settings import Settings
+from app.web.workers.hosted import Hosted
 from tests.conftest import LiveServer, run_async
+from tests.web.hostutil import running_workers, small
 from tests.web.rawws import RawClient, StalledSocket
 from tests.web.wsutil import decode, greet, receive, until_ack
 
@@ -36,7 +36,7 @@ def send(ws: Any, message: dict[str, Any]) -> None:
 
 def test_outbox_drops_oldest_animation_frames_but_never_replies() -> None:
     async def scenario() -> list[str]:
-        box = Outbox(capacity=3)
+        box = Outbox(capacity=3, byte_cap=2**20)
         box.put("reply-1", droppable=False)
         for i in range(10):
             box.put(f"anim-{i}", droppable=True)
@@ -49,7 +49,7 @@ def test_outbox_drops_oldest_animation_frames_but_never_replies() -> None:
 
 def test_outbox_gives_up_on_a_client_that_never_reads_its_replies() -> None:
     async def scenario() -> None:
-        box = Outbox(capacity=3, reply_cap=5)
+        box = Outbox(capacity=3, byte_cap=25)
         for _ in range(5):
             box.put("reply", droppable=False)
         with pytest.raises(ClientNotReading):
@@ -70,18 +70,21 @@ def test_a_stalled_client_gets_bounded_animation_and_every_reply() -> None:
 
     async def scenario() -> tuple[LiveConnection, StalledSocket]:
         socket = StalledSocket([{"type": "play", "steps_per_second": 120, "id": 1}])
-        session = Session(p.RunConfig(), limits_from(settings))
-        connection = LiveConnection(socket, settings, session)  # type: ignore[arg-type]
-        serving = asyncio.create_task(connection.run())
-        await asyncio.sleep(0.5)  # about 60 animation frames produced, none read
-        assert connection.client.dropped > 0
-        assert connection.client.queued <= settings.send_queue_frames + 4  # + hello, spectrum, ack
-        await socket.incoming.put({"type": "websocket.receive", "text": '{"type":"pause","id":2}'})
-        await asyncio.sleep(0.05)
-        socket.reading.set()  # the client reads again
-        await asyncio.sleep(0.1)
-        await socket.incoming.put({"type": "websocket.disconnect", "code": 1000})
-        await asyncio.wait_for(serving, 5)
+        async with running_workers(settings) as workers:
+            connection = LiveConnection(socket, settings, await workers.open())  # type: ignore[arg-type]
+            serving = asyncio.create_task(connection.run())
+            await asyncio.sleep(0.5)  # about 60 animation frames produced, none read
+            assert connection.client.dropped > 0
+            assert (
+                connection.client.queued <= settings.send_queue_frames + 4
+            )  # + hello, spectrum, ack
+            pause = {"type": "websocket.receive", "text": '{"type":"pause","id":2}'}
+            await socket.incoming.put(pause)
+            await asyncio.sleep(0.05)
+            socket.reading.set()  # the client reads again
+            await asyncio.sleep(0.1)
+            await socket.incoming.put({"type": "websocket.disconnect", "code": 1000})
+            await asyncio.wait_for(serving, 5)
         return connection, socket
 
     _, socket = run_async(scenario())
@@ -137,7 +140,7 @@ def test_train_beyond_the_cap_names_the_field(client: TestClient, settings: Sett
 
 
 def test_commands_beyond_the_rate_are_refused() -> None:
-    app = create_app(Settings(max_commands_per_second=2))
+    app = create_app(small(Settings(max_commands_per_second=2)))
     with TestClient(app) as client, client.websocket_connect("/ws") as ws:
         greet(ws)
         for i in range(8):
@@ -156,7 +159,7 @@ def test_foreign_origin_is_refused_at_the_handshake(client: TestClient) -> None:
 
 
 def test_same_origin_and_configured_origins_are_accepted() -> None:
-    app = create_app(Settings(allowed_origins="https://course.example.org"))
+    app = create_app(small(Settings(allowed_origins="https://course.example.org")))
     with TestClient(app) as client:
         for origin in ("http://testserver", "https://course.example.org"):
             with client.websocket_connect("/ws", headers={"origin": origin}) as ws:
@@ -164,7 +167,7 @@ def test_same_origin_and_configured_origins_are_accepted() -> None:
 
 
 def test_a_full_server_says_so_and_closes() -> None:
-    app = create_app(Settings(max_sessions=1))
+    app = create_app(small(Settings(max_sessions=1)))
     with TestClient(app) as client, client.websocket_connect("/ws") as first:
         greet(first)
         with client.websocket_connect("/ws") as second:
@@ -240,12 +243,15 @@ def test_many_connects_and_disconnects_leak_no_sessions(app: FastAPI) -> None:
         for _ in range(300):
             with client.websocket_connect("/ws") as ws:
                 greet(ws)
+        workers = app.state.workers
         deadline = time.monotonic() + 5
-        while app.state.sessions.live and time.monotonic() < deadline:
+        while (app.state.sessions.live or workers.committed) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert not app.state.sessions.live
+        assert workers.committed == {}  # every session closed in its worker
+        assert [link.sessions for link in workers.links] == [0] * len(workers.links)
     gc.collect()
-    alive = [o for o in gc.get_objects() if isinstance(o, Session)]
+    alive = [o for o in gc.get_objects() if isinstance(o, Hosted)]
     assert len(alive) <= 1  # at most one held by a frame of this test
 
 

@@ -4,27 +4,30 @@ uploads' memory budget (503); then use_upload over the socket switches the run t
 
 from __future__ import annotations
 
-import gc
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
 from app import protocol as p
-from app.session import Session
 from app.web.main import create_app
-from app.web.sessions import limits_from
+from app.web.sessions import SessionRegistry
 from app.web.settings import Settings
-from app.web.uploads import Shelves
-from tests.run.uploadutil import COLUMNS, RHYME, torch_files, weather_csv
+from app.web.workers.pool import Workers
+from tests.run.uploadutil import COLUMNS, RHYME, series_upload, torch_files, weather_csv
+from tests.web.hostutil import small
 from tests.web.wsutil import greet, until_ack
 
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(max_commands_per_second=1000, max_upload_bytes=4096, max_uploads_per_session=3)
+    return small(
+        Settings(max_commands_per_second=1000, max_upload_bytes=4096, max_uploads_per_session=3)
+    )
 
 
 def post(client: TestClient, kind: str, body: bytes, **query: str) -> Any:
@@ -176,7 +179,7 @@ def test_a_text_file_reads_as_words_when_asked(
 
 
 def test_uploads_past_the_memory_budget_get_try_again_later() -> None:
-    settings = Settings(max_upload_memory_bytes=2**20, max_upload_bytes=1_000_000)
+    settings = small(Settings(max_upload_memory_bytes=2**20, max_upload_bytes=1_000_000))
     big = "x\n" * 200_000  # 400 kB: reading it holds three times as much
     with TestClient(create_app(settings)) as client, client.websocket_connect("/ws") as ws:
         session = greet(ws)["session_id"]
@@ -186,14 +189,20 @@ def test_uploads_past_the_memory_budget_get_try_again_later() -> None:
         assert post(client, "csv", weather_csv(), session=session).status_code == 201
 
 
-def test_a_sessions_uploads_go_with_it() -> None:
-    shelves = Shelves()
-    session = shelves.track(Session(p.RunConfig(), limits_from(Settings())))
-    session_id = session.id
-    assert shelves.find(session_id) is session
-    del session
-    gc.collect()
-    assert shelves.find(session_id) is None and shelves.nbytes() == 0
+def test_a_sessions_uploads_go_with_it(app: FastAPI, client: TestClient) -> None:
+    registry: SessionRegistry = app.state.sessions
+    workers: Workers = app.state.workers
+    with client.websocket_connect("/ws") as ws:
+        session = greet(ws)["session_id"]
+        assert post(client, "csv", weather_csv(), session=session).status_code == 201
+        assert registry.find(session) is not None
+        assert sum(workers.uploads.values()) == series_upload().nbytes  # held in its worker
+    deadline = time.monotonic() + 30
+    while registry.find(session) is not None or workers.uploads:  # the server closes it
+        assert time.monotonic() < deadline, "the session outlived its connection"
+        time.sleep(0.01)
+    assert workers.reading == 0 and workers.committed == {}
+    assert post(client, "csv", weather_csv(), session=session).status_code == 404
 
 
 def test_the_receipt_and_refusals_are_documented(client: TestClient) -> None:

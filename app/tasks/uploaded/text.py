@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Literal, get_args
 
 import numpy as np
@@ -37,7 +37,7 @@ class TokenTextTask(CharTextTask):
         text = self.separator.join(tokens)
         unit = "character" if level == "char" else "word"
         super().__init__(
-            lambda: text,
+            partial(str, text),  # not a lambda: a shelf moving between workers is pickled
             name=name,
             title=f"Your text: {unit}-level language model",
             summary=f"Predict the next {unit} of the {len(tokens)} {unit}s you uploaded.",

@@ -9,6 +9,7 @@ from app.web.broker import RoomChannels, RoomMessage
 from app.web.client import CLOSE_NORMAL, CLOSE_POLICY, Client
 from app.web.outbox import ClientNotReading
 from app.web.rooms.snapshot import Snapshot
+from app.web.workers.messages import Encoded
 
 
 class Broadcast:
@@ -22,9 +23,9 @@ class Broadcast:
         self.seq = 0
         self.version = 0  # bumped by every frame and every teacher command: keys the export cache
 
-    def deliver(self, frame: BaseModel, *, droppable: bool = False) -> None:
+    def deliver(self, frame: BaseModel | Encoded, *, droppable: bool = False) -> None:
         """Encode once; to the teachers as to a private session's client, and to every student."""
-        data = p.encode(frame).decode()
+        data = frame.text if isinstance(frame, Encoded) else p.encode(frame).decode()
         for teacher in list(self.teachers):
             try:
                 teacher.deliver(data, droppable=droppable)

@@ -12,7 +12,7 @@ from app.web.rooms.notices import closed_data, join_url, public_base
 from app.web.rooms.relay import Relay
 from app.web.rooms.room import DIRECTORY_REFRESH_SECONDS, Room
 from app.web.rooms.seat import Seat
-from app.web.sessions import SessionRegistry, new_session
+from app.web.sessions import SessionRegistry
 from app.web.settings import Settings
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read off a projector
@@ -83,9 +83,13 @@ class Rooms:
         """A new room with a fresh run, a free code and a secret token."""
         if len(self.owned) >= self.settings.max_rooms:
             raise RoomsFull(f"this server drives {self.settings.max_rooms} rooms already")
-        session = new_session(self.settings)
-        code = await self._claim_code()
-        room = Room(self, code, session)
+        hosted = await self.sessions.workers.open()
+        try:
+            code = await self._claim_code()
+        except BaseException:
+            await hosted.close()
+            raise
+        room = Room(self, code, hosted)
         await room.driver.greet()  # the run's hello and spectrum open the snapshot
         await self.broker.owners.serve(code, room.on_note, room.on_request)
         self.owned[code] = room

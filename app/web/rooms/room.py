@@ -8,19 +8,18 @@ import secrets
 from typing import TYPE_CHECKING
 
 import orjson
-from pydantic import BaseModel
 
 from app import protocol as p
-from app.session import Session
 from app.web.broker import BROKER_ERRORS
 from app.web.client import Client
-from app.web.driver import Driver
+from app.web.driver import Command, Driver
 from app.web.rooms.broadcast import Broadcast
 from app.web.rooms.notices import closed_data, join_url, public_base
 from app.web.rooms.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from app.web.rooms.registry import Rooms
+    from app.web.workers.hosted import Hosted
 
 log = logging.getLogger("unroll.rooms")
 
@@ -33,12 +32,12 @@ COUNT_FRAME_SECONDS = 0.2  # the teacher's student count: at most this often
 class Room:
     """One run driven by its teacher and published, frame by frame, to every student."""
 
-    def __init__(self, rooms: Rooms, code: str, session: Session) -> None:
+    def __init__(self, rooms: Rooms, code: str, hosted: Hosted) -> None:
         self.rooms = rooms
         self.code = code
         self.token = secrets.token_urlsafe(24)
         self.broadcast = Broadcast(code, rooms.broker.channels)
-        self.driver = Driver(session, rooms.settings, self.broadcast)  # the room's one engine run
+        self.driver = Driver(hosted, rooms.settings, self.broadcast)  # the room's one engine run
         self.presence: dict[str, tuple[int, float]] = {}  # relay -> (students, when reported)
         self.ended = False
         self._loop = asyncio.get_running_loop()
@@ -88,7 +87,7 @@ class Room:
         """The teacher is here: the idle clock starts again."""
         self.last_active = self._loop.time()
 
-    async def run(self, command: p.Command) -> BaseModel | None:
+    async def run(self, command: Command) -> str | None:
         """A teacher's command."""
         self.touch()
         try:
@@ -118,19 +117,16 @@ class Room:
         """The session as exported now, with the frames of the iteration so far, encoded.
 
         One export serves every fork until the run changes. The frames let a fork show what the
-        room showed (an import replays the steps taken, but sends none of their frames).
+        room showed (an import replays the steps taken, but sends none of their frames). The
+        steps come first, on a line of their own: a fork reads them without parsing the state,
+        which its worker parses.
         """
         async with self._export_lock:
             if self._export is None or self._export[0] != self.broadcast.version:
                 version = self.broadcast.version
-
-                def both() -> tuple[p.ExportFrame, list[str]]:
-                    # Under the driver's lock: the frames shown so far match the exported state.
-                    return self.driver.session.export(), list(self.snapshot.steps)
-
-                frame, steps = await self.driver.locked(both)
-                state = orjson.Fragment(p.encode(frame.state))
-                self._export = (version, orjson.dumps({"state": state, "steps": steps}))
+                # At the same moment: the frames shown so far match the exported state.
+                state, steps = await self.driver.exported(lambda: list(self.snapshot.steps))
+                self._export = (version, orjson.dumps(steps) + b"\n" + state)
             return self._export[1]
 
     def _count_changed(self) -> None:
@@ -179,7 +175,7 @@ class Room:
         watch, self._watch = self._watch, None
         if watch is not None and watch is not asyncio.current_task():
             watch.cancel()
-        await self.driver.stop_job()
+        await self.driver.close()
         data = closed_data(self.code, reason)
         self.broadcast.announce_end(data)
         broker = self.rooms.broker

@@ -3,38 +3,23 @@
 from __future__ import annotations
 
 import hmac
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import anyio
 import orjson
-from pydantic import BaseModel, ValidationError
 
 from app import protocol as p
-from app.session import CommandRefused, Session
+from app.session import CommandRefused
 from app.web.broker import BROKER_ERRORS
 from app.web.client import Client
 from app.web.rooms.relay import Relay
 from app.web.rooms.room import Room
-from app.web.sessions import limits_from
 
 if TYPE_CHECKING:
     from app.web.connection import LiveConnection
+    from app.web.driver import Command
     from app.web.rooms.registry import Rooms
 
 FORK_OP = orjson.dumps({"op": "fork"})
-
-
-def _copy(state: Any, limits: p.Limits) -> Session:
-    """A private session from a room's exported state, checked as any import is."""
-    try:
-        validated = p.SessionState.model_validate(state)
-    except ValidationError as exc:
-        message = f"the room's state cannot be copied: {exc.errors()[0]['msg']}"
-        raise CommandRefused("invalid_message", message, "state") from None
-    session = Session(validated.config, limits)
-    session.import_state(validated)
-    return session
 
 
 class Seat:
@@ -56,7 +41,7 @@ class Seat:
             return self.room.ended
         return self.relay is None or self.relay.closed
 
-    async def handle(self, command: p.Command, connection: LiveConnection) -> BaseModel | None:
+    async def handle(self, command: Command, connection: LiveConnection) -> str | None:
         """Students may fork (or join with the token); only the teacher drives the room."""
         if self.ended:
             raise CommandRefused("bad_phase", f"room {self.code} is over")
@@ -116,12 +101,12 @@ class Seat:
             exported = await self.rooms.broker.owners.request(self.code, FORK_OP)
         except BROKER_ERRORS as exc:
             raise CommandRefused("bad_phase", f"cannot fork room {self.code}: {exc}") from exc
-        fork = orjson.loads(exported)
-        limits = limits_from(self.rooms.settings)
-        session = await anyio.to_thread.run_sync(partial(_copy, fork["state"], limits))
-        if self.ended:  # the room ended while the copy was made: its close is on its way
-            raise CommandRefused("bad_phase", f"room {self.code} is over")
-        if not registry.try_add(connection.client):
+        steps, _, state = exported.partition(b"\n")
+        hosted = await registry.workers.open(state)  # parsed and checked in a worker
+        if self.ended or not registry.try_add(connection.client):
+            await hosted.close()
+            if self.ended:  # the room ended while the copy was made: its close is on its way
+                raise CommandRefused("bad_phase", f"room {self.code} is over")
             raise CommandRefused("server_busy", "the server filled up meanwhile; try again soon")
         self._leave_relay(connection.client)
-        await connection.drive(session, fork["steps"])
+        await connection.drive(hosted, orjson.loads(steps))
