@@ -18,10 +18,10 @@ LSTM = "?preset=adding-lstm-long&seq_len=4"  # four steps: every label drawn in 
 FORMAT = "(x) => import('/static/js/format.js').then((m) => m.formatNumber(x, 2))"
 
 
-def step(page, key: str, kind: str, t: int) -> dict:
-    """Press a key and wait for that step's frame to be drawn."""
+def step(page, key: str, kind: str, t: int, count: int = 1) -> dict:
+    """Press a key and wait for that step's count-th frame (this run's) to be drawn."""
     page.keyboard.press(key)
-    frame = wait_frame(page, kind, where=f"f.t === {t}")
+    frame = wait_frame(page, kind, count, where=f"f.t === {t}")
     wait_drawn(page)
     return frame
 
@@ -131,7 +131,7 @@ def test_a_gru_draws_its_own_gates_and_no_cell_state(page, live_server: LiveServ
     set_knob(page, "[name=cell]", "rnn")  # a vanilla run of the same shape keeps the drawing
     page.wait_for_function("window.unroll.state.get('config').cell === 'rnn'")
     assert page.locator("[name=forget_bias]").is_disabled()
-    step(page, "ArrowRight", "forward", 0)
+    step(page, "ArrowRight", "forward", 0, count=2)  # the GRU's step 0 came first
     assert not displayed(page, f"{column(page, 0)} .gated")
     assert page.locator(f"{column(page, 0)} > .strip .unit").count() == 16
 
@@ -155,9 +155,10 @@ def test_the_encoder_decoder_flow_crosses_the_context(page, live_server: LiveSer
     page.wait_for_function(
         "document.querySelector('[data-view=flow] .caption').textContent.includes('context')"
     )
-    shapes = page.evaluate(
-        "document.querySelector('[data-view=flow] .js-plotly-plot').layout.shapes.length"
-    )
+    # The caption is written at once; plotly may still be loading: wait for the drawn chart.
+    shapes_drawn = "document.querySelector('[data-view=flow] .js-plotly-plot')?.layout?.shapes?.length"
+    page.wait_for_function(f"({shapes_drawn}) > 0")
+    shapes = page.evaluate(shapes_drawn)
     assert shapes == 3  # the boundary's two dashed lines and the encoder's loss-free rows
     shoot(page, "gates-seq2seq-flow-1280")
 

@@ -109,10 +109,14 @@ def test_ab_runs_two_configurations_on_the_same_data_in_one_chart(
     sessions = page.evaluate("[window.unroll.runs.A.sessionId, window.unroll.runs.B.sessionId]")
     assert sessions[0] != sessions[1]  # two runs on the server
     # One flow chart overlays both runs: A's and B's measured curves are drawn.
-    drawn = page.evaluate(
-        """() => document.querySelector('[data-chart=flow] .js-plotly-plot').data
-            .filter((t) => t.visible !== false && t.y.some((v) => v !== null)).map((t) => t.name)"""
+    # plotly loads after the page's first view, so the chart may not exist yet: wait for it.
+    drawn_names = """() => (document.querySelector('[data-chart=flow] .js-plotly-plot')?.data ?? [])
+        .filter((t) => t.visible !== false && t.y.some((v) => v !== null)).map((t) => t.name)"""
+    page.wait_for_function(
+        f"(({drawn_names})()).some((n) => n.startsWith('A:'))"
+        f" && (({drawn_names})()).some((n) => n.startsWith('B:'))"
     )
+    drawn = page.evaluate(drawn_names)
     assert any(n.startswith("A:") for n in drawn) and any(n.startswith("B:") for n in drawn)
     screenshot(page, "lab-ab")
 
