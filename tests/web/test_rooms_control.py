@@ -23,8 +23,11 @@ from tests.web.wsutil import EXAMPLES, example, greet, receive, until_ack
 # ---------------------------------------------------------------- authorisation
 
 
-# Every command a student might try over the socket but join and fork (see the test below).
-@pytest.mark.parametrize("command", sorted(set(EXAMPLES) - {"join", "fork"}), ids=str)
+# Every command a student might try over the socket but its own (see the test below).
+STUDENT_COMMANDS = {"join", "fork", "resume_fork", "leave_fork"}
+
+
+@pytest.mark.parametrize("command", sorted(set(EXAMPLES) - STUDENT_COMMANDS), ids=str)
 def test_control_commands_are_refused_without_the_token(
     classroom: tuple[TestClient, Room], command: str
 ) -> None:
@@ -52,7 +55,7 @@ def test_every_command_but_join_and_fork_is_refused_at_a_students_seat() -> None
     assert len(models) == len(p.COMMAND_TYPES)
     for model in models:
         tag = get_args(model.model_fields["type"].annotation)[0]
-        if tag in ("join", "fork"):
+        if tag in STUDENT_COMMANDS:
             continue
         with pytest.raises(CommandRefused) as refused:
             run_async(seat.handle(model.model_construct(type=tag, id=1), None))  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ import secrets
 from app import protocol as p
 from app.web.broker import Broker
 from app.web.client import Client
-from app.web.rooms.notices import closed_data, join_url, public_base
+from app.web.rooms.notices import closed_data, join_info
 from app.web.rooms.relay import Relay
 from app.web.rooms.room import DIRECTORY_REFRESH_SECONDS, Room
 from app.web.rooms.seat import Seat
@@ -118,9 +118,9 @@ class Rooms:
             return None
         if len(relay.students) >= self.settings.max_room_students:
             raise RoomsFull(f"room {code} is full ({self.settings.max_room_students} students)")
-        link = join_url(public_base(client.url, self.settings), code)
+        join = join_info(client.url, self.settings, code)
         students = len(relay.students) + 1  # on this process; the teacher sees the total
-        client.deliver(p.RoomFrame(code=code, role="student", students=students, join_url=link))
+        client.deliver(p.RoomFrame(code=code, role="student", students=students, **join.fields()))
         relay.add(client)
         return Seat(self, code, relay)
 

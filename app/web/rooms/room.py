@@ -14,7 +14,7 @@ from app.web.broker import BROKER_ERRORS
 from app.web.client import Client
 from app.web.driver import Command, Driver
 from app.web.rooms.broadcast import Broadcast
-from app.web.rooms.notices import closed_data, join_url, public_base
+from app.web.rooms.notices import closed_data, join_info
 from app.web.rooms.snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -66,9 +66,9 @@ class Room:
 
     def room_frame(self, teacher: Client) -> p.RoomFrame:
         """What a teacher's page shows about the room."""
-        link = join_url(public_base(teacher.url, self.rooms.settings), self.code)
+        join = join_info(teacher.url, self.rooms.settings, self.code)
         self._count_shown = self.students
-        return p.RoomFrame(code=self.code, role="teacher", students=self.students, join_url=link)
+        return p.RoomFrame(code=self.code, role="teacher", students=self.students, **join.fields())
 
     # ------------------------------------------------------------------ teachers
 
