@@ -30,6 +30,12 @@ def join_info(url: object, settings: Settings, code: str) -> JoinInfo:
     return JoinInfo(urls[0], urls, found.hint)
 
 
+def teacher_frame(url: object, settings: Settings, code: str, students: int) -> p.RoomFrame:
+    """What a teacher's page shows about the room, for a teacher who reached us at `url`."""
+    join = join_info(url, settings, code)
+    return p.RoomFrame(code=code, role="teacher", students=students, **join.fields())
+
+
 def join_url(base: str, code: str) -> str:
     """The student page of a room."""
     return f"{base}/room/{code}"
