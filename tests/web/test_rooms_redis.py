@@ -173,3 +173,46 @@ def test_ending_a_room_closes_its_students_on_every_process(
         assert student.close_code == 1000
     with room_socket(b, room["code"]) as again:
         assert recv(again)["reason"] == "not_found"
+
+
+def test_a_fork_made_at_process_b_is_resumed_at_a_and_spotlit_from_a(
+    servers: tuple[ServerProcess, ServerProcess],
+) -> None:
+    a, b = servers
+    room = post_room(a)
+    code = room["code"]
+    with room_socket(a, code) as teacher, room_socket(a, code) as watcher:
+        seat(teacher)
+        seat(watcher)
+        command(teacher, {"type": "join", "token": room["token"], "id": 1})
+        with room_socket(b, code) as student:
+            seat(student)
+            frames = command(student, {"type": "fork", "nickname": "Ada", "id": 2})
+            forked = frames[0]
+            assert forked["type"] == "forked" and forked["name"] == "Ada"
+            command(student, {"type": "configure", "config": {"hidden_size": 5}, "id": 3})
+            mine = command(student, {"type": "step_forward", "id": 4})[0]
+        # A reload lands on the other process: the fork moves there, with what it showed.
+        with room_socket(a, code) as back:
+            seat(back)
+            resume = {"type": "resume_fork", "fork_id": forked["fork_id"], "id": 5}
+            wrong = command(back, {**resume, "secret": "not-it"})[-1]
+            assert (wrong["code"], wrong["field"]) == ("forbidden", "secret")
+            frames = command(back, {**resume, "secret": forked["secret"]})
+            assert [f["type"] for f in frames] == ["forked", "hello", "spectrum", "forward", "ack"]
+            assert frames[1]["config"]["hidden_size"] == 5 and frames[3] == mine
+            after = command(back, {"type": "step_forward", "id": 6})[0]
+            assert after["t"] == 1
+            # The teacher shows it to everyone.
+            shown = command(teacher, {"type": "spotlight", "fork_id": forked["fork_id"], "id": 7})
+            assert shown[-1]["type"] == "ack"
+            frame = recv(watcher)
+            while frame["type"] != "room_state":
+                frame = recv(watcher)
+            assert frame["spotlight"] == {"fork_id": forked["fork_id"], "name": "Ada"}
+        # Gone from B: resuming it there again is a move from A, not a second copy.
+        with room_socket(b, code) as again:
+            seat(again)
+            frames = command(again, {**resume, "secret": forked["secret"], "id": 8})
+            kinds = [f["type"] for f in frames]  # after the spotlit run's steps, as a seat gets
+            assert "forked" in kinds and kinds[-1] == "ack"

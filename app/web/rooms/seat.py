@@ -56,14 +56,17 @@ class Seat:
             return None
         if self.fork is not None and command.type not in p.TEACHER_COMMANDS:
             return await self.fork.run(command)
+        if not self.teaching:
+            message = (
+                f"only the teacher can change room {self.code}; fork it to get a copy of your own"
+            )
+            raise CommandRefused("forbidden", message)
         if self.ended:
             raise CommandRefused("bad_phase", f"room {self.code} is over")
         if self.room is not None:
             return await self.room.command(command)
-        if self.remote is not None:
-            return await self.remote.forward(command)
-        message = f"only the teacher can change room {self.code}; fork it to get a copy of your own"
-        raise CommandRefused("forbidden", message)
+        assert self.remote is not None
+        return await self.remote.forward(command)
 
     async def leave(self, client: Client) -> None:
         """The connection closed: a fork is parked for its grace period."""
