@@ -43,9 +43,11 @@ def free_port() -> int:
 
 @pytest.fixture
 def settings() -> Settings:
-    # One worker of each kind, quick to start; the heavy one at the normal OS priority, so
-    # the tests' heavy runs are not starved on a machine saturated by others (--stress).
-    return Settings(max_commands_per_second=1000, workers=1, heavy_workers=1, heavy_nice=0)
+    # One worker of each kind, quick to start; both at the normal OS priority, so
+    # the tests' runs are not starved on a machine saturated by others (--stress).
+    return Settings(
+        max_commands_per_second=1000, workers=1, heavy_workers=1, heavy_nice=0, light_nice=0
+    )
 
 
 @pytest.fixture

@@ -53,9 +53,12 @@ class Settings(BaseSettings):
     keepalive_seconds: float = Field(20.0, gt=0)
 
     # Where sessions run: worker processes, light ones for runs whose every request is short,
-    # heavy ones (at a lower OS priority) for the rest. 0: one of each kind per core.
+    # heavy ones for the rest. 0: one of each kind per core. Both run below the event loop's
+    # OS priority, the heavy ones lower still: when training fills every core, the loop (a
+    # room's fan-out to its students, every command's reply) still gets a core at once.
     workers: int = Field(0, ge=0, description="light worker processes; 0: one per core")
     heavy_workers: int = Field(0, ge=0, description="heavy worker processes; 0: one per core")
+    light_nice: int = Field(5, ge=0, le=19, description="light workers' lower OS priority")
     heavy_nice: int = Field(10, ge=0, le=19, description="heavy workers' lower OS priority")
     # Budgets: a run over either is refused, naming a size that would fit.
     session_memory_mb: int = Field(512, ge=1, description="memory one session may take")

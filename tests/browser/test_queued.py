@@ -18,6 +18,7 @@ def settings() -> Settings:
         workers=1,
         heavy_workers=1,
         heavy_nice=0,
+        light_nice=0,
         client_cpu_share=0.05,
         client_cpu_burst_seconds=0.5,
     )

@@ -19,7 +19,8 @@ from tests.run.uploadutil import weather_csv
 def small(settings: Settings) -> Settings:
     """The same settings with one worker of each kind, quick to start; the heavy one at the
     normal OS priority (a machine saturated by others would starve it)."""
-    return settings.model_copy(update={"workers": 1, "heavy_workers": 1, "heavy_nice": 0})
+    update = {"workers": 1, "heavy_workers": 1, "heavy_nice": 0, "light_nice": 0}
+    return settings.model_copy(update=update)
 
 
 @asynccontextmanager

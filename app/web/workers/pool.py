@@ -65,7 +65,7 @@ class Link:
         self.lost = False
         ours, theirs = socket.socketpair()
         settings = workers.settings
-        nice = settings.heavy_nice if heavy else 0
+        nice = settings.heavy_nice if heavy else settings.light_nice
         args = (theirs, limits_from(settings), settings.max_import_bytes, nice)
         self.process = CONTEXT.Process(target=host.run, args=args, daemon=True)
         self.process.start()
