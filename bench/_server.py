@@ -51,6 +51,11 @@ class ServerProcess:
         return machine.tree_rss(self.process.pid) / 2**20
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time one process (a benchmark's client) used so far; 0 if gone."""
+    return _cpu_seconds(pid, reaped=False)
+
+
 def _cpu_seconds(pid: int, *, reaped: bool) -> float:
     """User plus system CPU time of a process (and of its reaped children); 0 if it is gone."""
     try:
