@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import os
 
 from bench import _server as harness
 from bench._classroom_clients import Forked, Share
@@ -18,10 +19,12 @@ def summary(
     shares: list[Share],
     reference: dict[str, float],
     usage: harness.Usage,
-    clients_cores: float,
+    cores: tuple[float, float],
     window: tuple[float, float],
 ) -> Row:
-    """The figures of one run; `window` is when the teacher played (monotonic seconds)."""
+    """The figures of one run: `cores` the client processes' and the whole machine's while
+    the teacher played, `window` when that was (monotonic seconds)."""
+    clients_cores, machine_cores = cores
     seen = [s for share in shares for s in share.seen]
     got = [sum(k in s.arrivals for k in reference) for s in seen]
     shares_got = [n / max(len(reference), 1) for n in got]
@@ -46,6 +49,7 @@ def summary(
         "rss_mb": usage.rss_mb,
         "rss_growth_mb": usage.rss_growth_mb,
         "client_cpu_cores": clients_cores + usage.own_cpu_seconds / usage.wall,
+        "machine_cores": machine_cores,
         "client_loop_late_p99_ms": 1000 * harness.quantile(lateness, 0.99),
         "client_loop_late_max_ms": 1000 * harness.quantile(lateness, 1.0),
     }
@@ -119,9 +123,49 @@ def show(row: Row, args: argparse.Namespace) -> None:
         f"late by p99 {row['client_loop_late_p99_ms']:.1f} ms, max "
         f"{row['client_loop_late_max_ms']:.1f} ms"
     )
+    others = row["machine_cores"] - row["cpu_cores"] - row["client_cpu_cores"]
+    print(
+        f"machine: {row['machine_cores']:.2f} of {os.cpu_count()} cores busy, of which "
+        f"{max(others, 0):.2f} neither this server nor its clients (a shared machine)"
+    )
     print(f"closed politely at the room's end: {row['closed_politely']:.0f} of {watching:.0f}")
     met = row["lag_p99_ms"] <= TARGET_LAG_P99_MS and row["worst_share"] >= TARGET_SHARE
     print(
         f"target (lag p99 <= {TARGET_LAG_P99_MS:g} ms, >= {TARGET_SHARE:.0%} of frames for "
         f"every following student): {'met' if met else 'MISSED'}"
     )
+
+
+def _ms(ordered: list[float]) -> str:
+    """p50 and p99 of sorted seconds, in ms."""
+    return (
+        f"p50 {1000 * harness.quantile(ordered, 0.5):6.2f} "
+        f"p99 {1000 * harness.quantile(ordered, 0.99):6.2f} ms"
+    )
+
+
+def detail(shares: list[Share], reference: dict[str, float]) -> None:
+    """Where the lag comes from: by frame type, by client process, and within one frame's
+    fan-out (its first and its last student)."""
+    by_type: dict[str, list[float]] = {}
+    for share in shares:
+        for s in share.seen:
+            for k, at in reference.items():
+                if k in s.arrivals:
+                    by_type.setdefault(k.split('"')[3], []).append(s.arrivals[k] - at)
+    students = max(sum(len(share.seen) for share in shares), 1)
+    for kind, lags in sorted(by_type.items()):
+        print(f"  {kind:>9}: {len(lags) / students:4.0f} frames, lag {_ms(sorted(lags))}")
+    for i, share in enumerate(shares):
+        lags = sorted(
+            s.arrivals[k] - at for s in share.seen for k, at in reference.items() if k in s.arrivals
+        )
+        print(f"  client process {i}: {len(share.seen)} students, lag {_ms(lags)}")
+    first, spread = [], []
+    for k, at in reference.items():
+        times = sorted(s.arrivals[k] for share in shares for s in share.seen if k in s.arrivals)
+        if times:
+            first.append(times[0] - at)
+            spread.append(times[-1] - times[0])
+    print(f"  per frame: the first student's lag {_ms(sorted(first))}")
+    print(f"  per frame: from the first student to the last {_ms(sorted(spread))}")

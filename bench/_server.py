@@ -56,6 +56,16 @@ def process_cpu_seconds(pid: int) -> float:
     return _cpu_seconds(pid, reaped=False)
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine spent busy so far (not idle, not waiting on I/O):
+    with the benchmark's own usage, it shows what else ran on a shared machine meanwhile."""
+    with open("/proc/stat") as stat:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = map(
+            int, stat.readline().split()[1:9]
+        )
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def _cpu_seconds(pid: int, *, reaped: bool) -> float:
     """User plus system CPU time of a process (and of its reaped children); 0 if it is gone."""
     try:
