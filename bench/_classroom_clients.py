@@ -21,6 +21,7 @@ import orjson
 import websockets
 
 from bench import _server as harness
+from bench._lean_student import Seen, lean_student
 
 # The frame's identity: its type, iteration and step; cheap to find, no JSON decoding.
 KEY = re.compile(
@@ -32,14 +33,6 @@ COMMAND_ID = re.compile(r'"command_id":(\d+)')
 CONNECT_SECONDS = 30.0  # the most a worker waits for its students to be seated
 RUN_LIMIT_SECONDS = 120.0  # every client gives up after this, whatever happens
 TICK_SECONDS = 0.005  # the client loop's own lateness is sampled this often
-
-
-@dataclass
-class Seen:
-    """When one student got each frame."""
-
-    arrivals: dict[str, float] = field(default_factory=dict)
-    closed: bool = False
 
 
 @dataclass
@@ -150,20 +143,32 @@ async def _seat(tasks: list[asyncio.Task[None]], ready: asyncio.Semaphore, count
         raise RuntimeError(f"a client failed: {failed[0].exception()!r}")
 
 
+@dataclass(frozen=True)
+class Plan:
+    """One client process's share: how many watch, how many fork and train, and how."""
+
+    students: int
+    forkers: int
+    iterations: int  # per train command
+    lean: bool  # watching students on the bare reader (_lean_student), not the websockets library
+
+
 async def run_share(
-    url: str, students: int, forkers: int, iterations: int, control: Any
+    url: str, plan: Plan, control: Any
 ) -> tuple[list[Seen], list[Forked], list[float]]:
     """One process's share of the clients: students seated, forkers forked and training; then
     back when the room ends (its students are told) and the benchmark says stop."""
     ready, stop = control
+    students, iterations = plan.students, plan.iterations
     seen = [Seen() for _ in range(students)]
-    forked = [Forked() for _ in range(forkers)]
+    forked = [Forked() for _ in range(plan.forkers)]
+    watch = lean_student if plan.lean else student
     lateness: list[float] = []
     ticker = asyncio.create_task(_tick(lateness))
     seated = asyncio.Semaphore(0)
     watching = []
     for s in seen:
-        watching.append(asyncio.create_task(student(url, s, seated)))
+        watching.append(asyncio.create_task(watch(url, s, seated)))
         await asyncio.sleep(0.002)  # no thundering herd at the accept queue
     await _seat(watching, seated, students)
     done_forking = asyncio.Semaphore(0)
@@ -171,7 +176,7 @@ async def run_share(
     for f in forked:
         training.append(asyncio.create_task(forker(url, iterations, f, done_forking)))
         await asyncio.sleep(0.02)  # forks one after another, as a class does
-    await _seat(training, done_forking, forkers)
+    await _seat(training, done_forking, plan.forkers)
     ready.put(os.getpid())
     await asyncio.to_thread(stop.wait, RUN_LIMIT_SECONDS)
     await asyncio.wait(watching, timeout=10)  # the room has ended: its close is on its way
@@ -182,8 +187,8 @@ async def run_share(
     return seen, forked, lateness
 
 
-def worker(url: str, students: int, forkers: int, iterations: int, control: Any) -> Share:
+def worker(url: str, plan: Plan, control: Any) -> Share:
     """Run a share of the clients in this process; also report its CPU seconds."""
     before = harness.own_cpu_seconds()
-    seen, forked, lateness = asyncio.run(run_share(url, students, forkers, iterations, control))
+    seen, forked, lateness = asyncio.run(run_share(url, plan, control))
     return Share(seen, forked, harness.own_cpu_seconds() - before, lateness)

@@ -30,7 +30,7 @@ from websockets.asyncio.client import ClientConnection
 from app.web.workers import machine
 from bench import _classroom_report as report
 from bench import _server as harness
-from bench._classroom_clients import CONNECT_SECONDS, KEY, Share, worker
+from bench._classroom_clients import CONNECT_SECONDS, KEY, Plan, Share, worker
 
 WARM_UP_SECONDS = 1.0  # the forks train a while before the measured stretch starts
 
@@ -82,13 +82,16 @@ async def measure(server: harness.ServerProcess, args: argparse.Namespace) -> re
         ):
             await teacher.send(orjson.dumps({"type": "join", "token": room["token"], "id": 1}))
             with ProcessPoolExecutor(args.workers) as pool:
-                futures = [
-                    loop.run_in_executor(pool, worker, url, n, f, args.iterations, (ready, stop))
+                plans = [
+                    Plan(n, f, args.iterations, args.client == "lean")
                     for n, f in zip(
                         spread(watching, args.workers),
                         spread(args.forked, args.workers),
                         strict=True,
                     )
+                ]
+                futures = [
+                    loop.run_in_executor(pool, worker, url, plan, (ready, stop)) for plan in plans
                 ]
                 try:
                     pids = await clients_ready(ready, args.workers, futures)
@@ -167,6 +170,12 @@ def main() -> None:
         metavar="N",
         help="experiment: run the server's worker processes at nice N at least (its event loop "
         "stays at 0), as a server change would",
+    )
+    parser.add_argument(
+        "--client",
+        choices=["lean", "websockets"],
+        default="lean",
+        help="watching students: a bare reader (cheap), or the websockets library's client",
     )
     parser.add_argument("--detail", action="store_true", help="where the lag comes from")
     args = parser.parse_args()
