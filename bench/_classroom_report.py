@@ -46,6 +46,7 @@ def summary(
         "lag_max_ms": 1000 * harness.quantile(lags, 1.0),
         "cpu_cores": usage.cpu_cores,
         "loop_cores": usage.loop_cores,
+        "loop_preemptions_per_s": usage.loop_preemptions_per_s,
         "rss_mb": usage.rss_mb,
         "rss_growth_mb": usage.rss_growth_mb,
         "client_cpu_cores": clients_cores + usage.own_cpu_seconds / usage.wall,
@@ -115,7 +116,8 @@ def show(row: Row, args: argparse.Namespace) -> None:
         )
     print(
         f"server: {row['cpu_cores']:.3f} cores (its event loop's process "
-        f"{row['loop_cores']:.3f}), {row['rss_mb']:.0f} MB RSS "
+        f"{row['loop_cores']:.3f}, preempted {row['loop_preemptions_per_s']:.0f} times/s), "
+        f"{row['rss_mb']:.0f} MB RSS "
         f"({row['rss_growth_mb']:+.1f} MB while playing)"
     )
     print(
