@@ -1,15 +1,25 @@
-"""A lecture hall on one server: 1 teacher playing at 20 steps/s, 300 students, 1 stalled student.
+"""A lecture hall on one server: a teacher playing at 20 steps/s, 300 students, 1 stalled student;
+with `--forked 40`, 40 of the 300 fork the room and train while the others follow (issue 12).
 
 The teacher creates a room, joins it with the token and plays; students connect to the room's
 socket and only read. Every frame is keyed by its prefix (`{"type":"forward","iteration":3,"t":1`)
 and timed where it arrives; the teacher's arrival time is the reference. One more student never
 reads, to show a slow student does not slow the room. The room's end closes every student.
+A forker sends `fork`, then `train` (100 iterations: the Train command's default, at the room's
+default lesson size) again and again until the benchmark ends; the iteration of its progress
+frames counts what it trained while the teacher played.
 
-Prints: frames the teacher got per second, frames delivered to students per second, the share of
-the teacher's frames each healthy student got (worst and mean), the lag behind the teacher (p50,
-p99, max), server CPU (cores) and memory, and the client processes' CPU, which would otherwise
-be mistaken for the server's. Loopback only, bounded in time:
-`python bench/classroom.py [--students 300] [--rate 20] [--seconds 10] [--workers 3]`.
+The clients run in `--workers` processes (the forkers spread over them too); a watching student
+is a bare websocket reader (bench/_lean_student.py), so the clients take little of the 2 cores.
+
+Prints: frames the teacher got per second, frames delivered to following students per second,
+the share of the teacher's frames each following student got (worst and mean), the lag behind
+the teacher (p50, p99, max), the forks' training throughput, server CPU (cores; its event loop's
+process alone; how often that was preempted) and memory, the client processes' CPU and how late
+their own event loops ran, and what else kept the machine busy (it may be shared). `--detail`
+says where the lag comes from. Loopback only, bounded in time:
+`python -m bench.classroom [--students 300] [--forked 0] [--rate 20] [--seconds 10]
+[--workers 3] [--detail] [--renice-workers N]`.
 """
 
 from __future__ import annotations
