@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter
 
+from app.protocol.classroom import RoomReply
 from app.protocol.commands import SessionState
 from app.protocol.config import Limits, RunConfig, Strict
 from app.protocol.uploads import UploadInfo
@@ -176,6 +177,14 @@ class ProgressFrame(Strict):
     )
 
 
+class HyperFrame(Strict):
+    """A room's (or a fork's) knobs were turned mid-run (set_hyper): the run's config now.
+    No view resets; the pages' knobs show it (the snapshot's hello carries it too)."""
+
+    type: Literal["hyper"] = "hyper"
+    config: RunConfig
+
+
 class SpectrumFrame(Strict):
     """W_hh's spectrum: why gradients vanish or explode (Pascanu, Mikolov & Bengio 2013)."""
 
@@ -238,25 +247,6 @@ class ScriptFrame(Strict):
     last_iteration: int
 
 
-class RoomFrame(Strict):
-    """Your seat in a room: sent on joining, and to the teacher as students come and go."""
-
-    type: Literal["room"] = "room"
-    code: str = Field(description="the short join code")
-    role: Literal["teacher", "student"]
-    students: int = Field(description="students watching (kept current for the teacher)")
-    join_url: str = Field(description="the link students open")
-
-
-class RoomClosed(Strict):
-    """The room is over (or never existed); the server closes the connection after this."""
-
-    type: Literal["room_closed"] = "room_closed"
-    code: str
-    reason: Literal["ended", "expired", "not_found", "stopped"]
-    message: str
-
-
 class Error(Strict):
     """A command was refused; the session goes on as it was."""
 
@@ -273,6 +263,7 @@ class Error(Strict):
         "forbidden",
         "internal",
         "over_budget",
+        "not_found",
     ]
     field: str | None = Field(None, description="dotted path of the offending field")
     message: str
@@ -299,9 +290,16 @@ class Queued(Strict):
 
 # Grouped by what they show; the tags keep this order (FRAME_TYPES, static/js/protocol.js).
 RunFrame = (
-    Hello | SequenceFrame | ForwardFrame | BackwardFrame | UpdateFrame | ProgressFrame | ReplayFrame
+    Hello
+    | SequenceFrame
+    | ForwardFrame
+    | BackwardFrame
+    | UpdateFrame
+    | ProgressFrame
+    | ReplayFrame
+    | HyperFrame
 )
 InstrumentFrame = SpectrumFrame | DiagnosticsFrame | SampleFrame | ExportFrame | ScriptFrame
-ReplyFrame = RoomFrame | RoomClosed | Error | Ack | Queued
+ReplyFrame = RoomReply | Error | Ack | Queued
 Frame = Annotated[RunFrame | InstrumentFrame | ReplyFrame, Field(discriminator="type")]
 frame_adapter: TypeAdapter[Frame] = TypeAdapter(Frame)

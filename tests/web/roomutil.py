@@ -20,25 +20,29 @@ def create_room(client: TestClient) -> Room:
 
 
 def seat(ws: WebSocketTestSession) -> list[Any]:
-    """Read what every new seat gets: the room frame, then the run's current state."""
+    """Read what every new seat gets: the room frame, then the run's current state (hello,
+    spectrum, the training chart's points, the room's state); return hello and spectrum."""
     room = receive(ws)
     assert room["type"] == "room" and room["role"] == "student"
     frames = [receive(ws), receive(ws)]
     assert [f["type"] for f in frames] == ["hello", "spectrum"]
+    while (frame := receive(ws))["type"] != "room_state":
+        assert frame["type"] in ("progress", "update", "sample"), frame["type"]
     return frames
 
 
 def teach(ws: WebSocketTestSession, room: Room) -> Any:
     """Show the token; return the teacher's room frame."""
     frames = until_ack(ws, {"type": "join", "token": room["token"], "id": 0})
-    assert [f["type"] for f in frames] == ["room", "ack"]
+    assert [f["type"] for f in frames] == ["room", "class", "ack"]
     assert frames[0]["role"] == "teacher"
     return frames[0]
 
 
 def drive(teacher: WebSocketTestSession, command: dict[str, Any]) -> list[Any]:
-    """A teacher's command: its frames up to the ack, without the student counts sent meanwhile."""
-    return [f for f in until_ack(teacher, command) if f["type"] != "room"]
+    """A teacher's command: its frames up to the ack, without the student counts and class views
+    sent meanwhile."""
+    return [f for f in until_ack(teacher, command) if f["type"] not in ("room", "class")]
 
 
 def until_count(teacher: WebSocketTestSession, students: int) -> None:
