@@ -116,7 +116,7 @@ async def measure(server: harness.ServerProcess, args: argparse.Namespace) -> re
                     usage = meter.read()
                     window = (started, time.monotonic())
                     clients = (clients_cpu(pids) - clients_before) / usage.wall
-                    machine = (harness.machine_busy_seconds() - machine_before) / usage.wall
+                    busy = (harness.machine_busy_seconds() - machine_before) / usage.wall
                     await asyncio.sleep(0.5)  # the last frames reach the students
                     await teacher.send(orjson.dumps({"type": "end_room", "id": 4}))
                 finally:
@@ -124,7 +124,7 @@ async def measure(server: harness.ServerProcess, args: argparse.Namespace) -> re
                 shares: list[Share] = await asyncio.gather(*futures)
     if args.detail:
         report.detail(shares, reference)
-    return report.summary(shares, reference, usage, (clients, machine), window)
+    return report.summary(shares, reference, usage, (clients, busy), window)
 
 
 def spread(total: int, parts: int) -> list[int]:
