@@ -46,9 +46,41 @@ class ServerProcess:
         """CPU time of the server process alone: its event loop (and its few threads)."""
         return _cpu_seconds(self.process.pid, reaped=False)
 
+    def loop_preemptions(self) -> int:
+        """Times the server's event loop was taken off a core while it could still run."""
+        return preemptions(self.process.pid)
+
     def rss_mb(self) -> float:
         """Resident memory of the whole tree in MB."""
         return machine.tree_rss(self.process.pid) / 2**20
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time one process (a benchmark's client) used so far; 0 if gone."""
+    return _cpu_seconds(pid, reaped=False)
+
+
+def preemptions(pid: int) -> int:
+    """A process's involuntary context switches so far: on a busy machine, how often it was
+    made to wait for a core (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("nonvoluntary_ctxt_switches:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine spent busy so far (not idle, not waiting on I/O):
+    with the benchmark's own usage, it shows what else ran on a shared machine meanwhile."""
+    with open("/proc/stat") as stat:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = map(
+            int, stat.readline().split()[1:9]
+        )
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def _cpu_seconds(pid: int, *, reaped: bool) -> float:
@@ -111,6 +143,7 @@ class Usage:
     wall: float
     cpu_cores: float
     loop_cores: float
+    loop_preemptions_per_s: float
     rss_mb: float
     rss_growth_mb: float
     own_cpu_seconds: float
@@ -124,6 +157,7 @@ class Meter:
         self.rss_before = server.rss_mb()
         self.cpu_before = server.cpu_seconds()
         self.loop_before = server.loop_cpu_seconds()
+        self.preempted_before = server.loop_preemptions()
         self.own_before = own_cpu_seconds()
         self.started = time.monotonic()
 
@@ -135,6 +169,7 @@ class Meter:
             wall=wall,
             cpu_cores=(self.server.cpu_seconds() - self.cpu_before) / wall,
             loop_cores=(self.server.loop_cpu_seconds() - self.loop_before) / wall,
+            loop_preemptions_per_s=(self.server.loop_preemptions() - self.preempted_before) / wall,
             rss_mb=rss,
             rss_growth_mb=rss - self.rss_before,
             own_cpu_seconds=own_cpu_seconds() - self.own_before,
