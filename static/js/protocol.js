@@ -24,6 +24,11 @@ export const COMMAND_TYPES = [
   "export_script",
   "join",
   "fork",
+  "resume_fork",
+  "leave_fork",
+  "spotlight",
+  "lock_forks",
+  "class_csv",
   "end_room",
 ];
 
@@ -42,6 +47,10 @@ export const FRAME_TYPES = [
   "script",
   "room",
   "room_closed",
+  "room_state",
+  "forked",
+  "class",
+  "class_csv",
   "error",
   "ack",
   "queued",
@@ -49,7 +58,7 @@ export const FRAME_TYPES = [
 
 // Frames that answer one command of the sender's (frame type -> command type): a request for
 // that command resolves with the frame.
-export const REPLY_FRAMES = { export: "export", script: "export_script" };
+export const REPLY_FRAMES = { export: "export", script: "export_script", class_csv: "class_csv" };
 
 // Whether a run config differs from the fields a page wants (only those fields are compared).
 export function configDiffers(current, wanted) {
