@@ -111,7 +111,8 @@ export function writeUrl() {
   else params.delete("speed");
   if (state.get("presenter")) params.set("presenter", "1");
   else params.delete("presenter");
-  history.replaceState(null, "", `${location.pathname}?${params}`);
+  const query = String(params);
+  history.replaceState(null, "", `${location.pathname}${query ? `?${query}` : ""}${location.hash}`);
 }
 
 state.watch(["wanted", "preset", "speed", "presenter"], writeUrl);

@@ -63,5 +63,11 @@ export function followRun(stream, { opening: askFirst = true } = {}) {
     settle(frame.config);
   });
 
+  // A room's live knobs changed (the teacher's set_hyper): the same run, its new settings.
+  stream.on("hyper", (frame) => {
+    stream.config = frame.config;
+    state.set({ config: frame.config, wanted: frame.config });
+  });
+
   fetchList("/api/tasks").then((tasks) => state.set({ tasks }));
 }

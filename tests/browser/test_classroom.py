@@ -1,4 +1,5 @@
-"""Classroom mode in real Chromium: a teacher's page and two students' pages on one real server."""
+"""Classroom mode in real Chromium: the teacher's page is the playground plus the room; students
+follow every view read-only, and a fork makes a student's page a playground of its own."""
 
 from __future__ import annotations
 
@@ -7,19 +8,32 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, screenshot
+from tests.browser.classroom_pages import (
+    KNOBS_DISABLED,
+    KNOBS_ENABLED,
+    config_is,
+    follow,
+    fork,
+    start_room,
+)
+from tests.browser.conftest import screenshot
+from tests.browser.helpers import set_knob, wait_drawn, wait_frame
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
 
+EXPLODING = "gradients-relu-1.5"
+# The teacher's steps, as the "step ▶" button sends them, each after the last one's answer.
+STEPS = "async (n) => { for (let i = 0; i < n; i++) await window.unroll.stream.request('advance'); }"  # "Exploding gradients: relu, spectral radius 1.5, no clipping"
+
 
 @pytest.fixture
-def open_page(browser: Any, live_server: LiveServer) -> Iterator[Callable[[], Any]]:
-    """Pages like the `page` fixture's (1280×720, failing on console errors), one per person."""
+def open_page(browser: Any, live_server: LiveServer) -> Iterator[Callable[..., Any]]:
+    """Pages like the `page` fixture's (failing on console errors), one per person."""
     opened: list[tuple[Any, list[str]]] = []
 
-    def open_one() -> Any:
-        context = browser.new_context(viewport={"width": 1280, "height": 720})
+    def open_one(width: int = 1280, height: int = 720) -> Any:
+        context = browser.new_context(viewport={"width": width, "height": height})
         page = context.new_page()
         errors: list[str] = []
         page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
@@ -33,65 +47,94 @@ def open_page(browser: Any, live_server: LiveServer) -> Iterator[Callable[[], An
         assert not errors, f"console errors: {errors}"
 
 
-def test_a_teacher_projects_a_run_students_follow_it_and_one_forks(
-    open_page: Callable[[], Any], live_server: LiveServer
+def gradient_panel(page: Any) -> str:
+    """What the gradient-through-time panel says, once every frame so far is drawn."""
+    page.locator("[data-view=gradients]").scroll_into_view_if_needed()  # charts draw in view
+    wait_drawn(page)
+    text: str = page.locator("[data-view=gradients] .caption").inner_text()
+    return text
+
+
+def test_the_teacher_picks_a_lesson_and_every_student_sees_the_same_panels(
+    open_page: Callable[..., Any], live_server: LiveServer
+) -> None:
+    teacher = open_page(1920, 1080)
+    _, link = start_room(teacher, live_server.http)
+    assert "token" not in teacher.url
+    students = [follow(open_page(), link), follow(open_page(), link)]
+    teacher.wait_for_function("document.querySelector('[data-role=students]').textContent === '2'")
+
+    # Read-only: every knob shown but disabled, no transport, nothing that drives the run.
+    for student in students:
+        assert student.evaluate(KNOBS_DISABLED)
+        assert student.locator("select[name=preset]").is_disabled()
+        assert student.locator("[data-view=transport]").is_hidden()
+        assert student.locator("button[data-command]:visible:enabled").count() == 0
+
+    # The teacher picks the exploding-gradient lesson with the playground's own picker.
+    teacher.select_option("select[name=preset]", EXPLODING)
+    for page in (teacher, *students):
+        config_is(page, activation="relu", spectral_radius=1.5, clip_mode="none")
+    # Forward through the sequence and BPTT back, step by step, as a lesson goes.
+    T = teacher.evaluate("window.unroll.state.get('config').seq_len")
+    teacher.evaluate(STEPS, 2 * T)
+    for page in (teacher, *students):
+        wait_frame(page, "backward", where="f.t === 0")
+    shown = gradient_panel(teacher)
+    assert shown
+    for student in students:
+        student.locator("[data-view=gradients]").scroll_into_view_if_needed()  # charts draw in view
+        student.wait_for_function(
+            "(text) => document.querySelector('[data-view=gradients] .caption').innerText === text",
+            arg=shown,
+        )
+        assert student.locator("select[name=preset]").input_value() == EXPLODING
+        title = student.locator(".lesson-title").inner_text()
+        assert title.startswith("Exploding gradients")
+    teacher.evaluate(STEPS, 1)  # the update: a point on everyone's training curve
+    for page in (teacher, *students):
+        wait_frame(page, "update")
+    trained = teacher.locator("[data-view=training] .stats").inner_text()
+    for student in students:
+        student.wait_for_function(
+            "(text) => document.querySelector('[data-view=training] .stats').innerText === text",
+            arg=trained,
+        )
+    screenshot(teacher, "classroom-teacher-exploding", full_page=False)
+    screenshot(students[0], "classroom-student-exploding", full_page=False)
+
+    # A student who comes late gets the lesson as it is now, settings included.
+    late = follow(open_page(), link)
+    config_is(late, activation="relu", spectral_radius=1.5)
+    assert late.locator("select[name=preset]").input_value() == EXPLODING
+
+
+
+def test_a_student_forks_a_playground_of_their_own_and_the_room_goes_on(
+    open_page: Callable[..., Any], live_server: LiveServer
 ) -> None:
     teacher = open_page()
-    teacher.goto(live_server.http + "/room")
-    teacher.click("[data-role=create]")
-    teacher.wait_for_url("**/teach")  # the token has left the address bar
-    assert "token" not in teacher.url
-    teacher.wait_for_selector("[data-room=teacher][data-role=teacher]")  # joined with the token
-    code = teacher.locator("[data-role=code]").inner_text()
-    link = teacher.locator("[data-role=link]").get_attribute("href")
-    assert link == f"{live_server.http}/room/{code}"
-    assert teacher.locator("img.qr").evaluate("img => img.complete && img.naturalWidth > 0")
+    _, link = start_room(teacher, live_server.http)
+    forker, follower = follow(open_page(), link), follow(open_page(), link)
+    teacher.click("button[data-command=advance]")
+    for page in (teacher, forker, follower):
+        page.wait_for_selector(".unrolled .step.done[data-t='0']")
 
-    students = [open_page(), open_page()]
-    for student in students:
-        student.goto(link)
-        student.wait_for_selector("[data-room=student][data-mode=following]")
-        student.wait_for_selector(".unrolled .step[data-t='3']")
-    teacher.wait_for_function("document.querySelector('[data-role=students]').textContent === '2'")
-    assert teacher.locator("[data-role=students-label]").inner_text() == "students"
+    fork(forker)
+    assert forker.locator("[data-view=transport]").is_visible()
+    assert forker.locator("[data-room=student] [data-role=leave]").is_visible()
+    forker.wait_for_selector(".unrolled .step.done[data-t='0']")  # the copy kept the room's step
+    forker.click("button[data-command=advance]")
+    forker.wait_for_selector(".unrolled .step.done[data-t='1']")
+    set_knob(forker, "input[name=hidden_size]", 5)  # a knob of their own
+    config_is(forker, hidden_size=5)
+    screenshot(forker, "classroom-student-forked", full_page=False)
+    config_is(follower, hidden_size=3)
+    assert follower.evaluate(KNOBS_DISABLED)
 
-    # The teacher steps; every student sees the same steps.
-    for t in range(2):
-        teacher.click("button[data-command=step_forward]")
-        for page in [teacher, *students]:
-            page.wait_for_selector(f".unrolled .step.done[data-t='{t}']")
-    for student in students:
-        assert student.locator("[data-command]:visible").count() == 0  # read-only
-    loss = teacher.locator("[data-view=step-loss] .equation").inner_text()
-    for student in students:
-        assert student.locator("[data-view=step-loss] .equation").inner_text() == loss
-
-    # The projector at 1280×720: what the room sees without scrolling.
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    teacher.screenshot(path=str(ARTIFACTS / "classroom-teacher-projector.png"))
-    screenshot(students[0], "classroom-student-following")
-    box = teacher.locator("[data-role=code]").bounding_box()
-    assert box is not None and box["y"] + box["height"] < 720 and box["height"] >= 60
-    qr = teacher.locator("img.qr").bounding_box()
-    assert qr is not None and qr["width"] >= 150 and qr["y"] + qr["height"] < 720
-    count = teacher.locator("[data-role=students]").bounding_box()
-    assert count is not None and count["y"] + count["height"] < 720
-
-    # A student forks: the controls are theirs, the teacher's run and the other student go on.
-    forker, follower = students
-    forker.click("[data-role=fork]")
-    forker.wait_for_selector("[data-room=student][data-mode=forked]")
-    forker.wait_for_selector("[data-role=controls]:not([hidden])")
-    forker.wait_for_selector(".unrolled .step.done[data-t='1']")  # the fork kept the room's steps
-    forker.click("button[data-command=step_forward]")
-    forker.wait_for_selector(".unrolled .step.done[data-t='2']")
-    screenshot(forker, "classroom-student-forked")
-    teacher.wait_for_function("document.querySelector('[data-role=students]').textContent === '1'")
-    for page in (teacher, follower):
-        assert page.locator(".unrolled .step.done").count() == 2
-    teacher.click("button[data-command=step_forward]")
-    follower.wait_for_selector(".unrolled .step.done[data-t='2']")
-    assert forker.locator(".unrolled .step.done").count() == 3  # its own run, untouched
+    teacher.click("button[data-command=advance]")
+    follower.wait_for_selector(".unrolled .step.done[data-t='1']")
+    config_is(forker, hidden_size=5)  # its own run, untouched
 
     # The teacher ends the room: the follower is told, politely, and stops reconnecting.
     teacher.click("[data-role=end]")
@@ -99,7 +142,6 @@ def test_a_teacher_projects_a_run_students_follow_it_and_one_forks(
     assert "ended room" in follower.locator("[data-role=room-message]").inner_text()
     follower.wait_for_selector(".badge[data-state=ended]")
     teacher.wait_for_selector("[data-room=teacher][data-state=closed]")
-    screenshot(follower, "classroom-student-room-ended")
-    screenshot(teacher, "classroom-teacher-ended")
-    forker.click("button[data-command=step_forward]")  # the fork outlives the room
-    forker.wait_for_selector(".unrolled .step.done[data-t='3']")
+    assert forker.evaluate(KNOBS_ENABLED)  # the fork outlives the room
+    forker.click("button[data-command=advance]")
+    forker.wait_for_function("window.__frames.some((f) => f.type === 'forward' || f.type === 'sequence')")
