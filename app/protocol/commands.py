@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, TypeAdapter
 
 from app.engine import ClipMode
+from app.protocol.classroom import RoomCommand
 from app.protocol.config import Exact, RunConfig
 from app.protocol.generator import GeneratorState
 from app.protocol.uploads import DataPosition, UploadState
@@ -207,34 +208,10 @@ class Import(_Command):
     state: SessionState
 
 
-# A room (connect to /ws/room/CODE) shows one run to many viewers: everyone joins as a student;
-# the room's secret token makes a connection its teacher, the only one whose commands drive it.
-
-
-class Join(_Command):
-    """Take control of the room as its teacher, with the secret token given to its creator."""
-
-    type: Literal["join"]
-    token: str = Field(min_length=1, max_length=128, description="the room's control token")
-
-
-class Fork(_Command):
-    """Leave the room with a private copy of its current state, to go on from there alone."""
-
-    type: Literal["fork"]
-
-
-class EndRoom(_Command):
-    """End the room (teacher only): every student's view is told, then closed."""
-
-    type: Literal["end_room"]
-
-
 # Grouped by what they do; the tags keep this order (COMMAND_TYPES, static/js/protocol.js).
 CycleCommand = Configure | Reset | StepForward | StepBackward | Advance | FinishIteration
 JobCommand = Play | Pause | Train | SetHyper | Sample | Rescale | Diagnose
 RunCommand = UseText | Export | Import | UseUpload | ExportScript
-RoomCommand = Join | Fork | EndRoom
 Command = Annotated[
     CycleCommand | JobCommand | RunCommand | RoomCommand, Field(discriminator="type")
 ]

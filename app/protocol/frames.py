@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter
 
+from app.protocol.classroom import RoomReply
 from app.protocol.commands import SessionState
 from app.protocol.config import Limits, RunConfig, Strict
 from app.protocol.uploads import UploadInfo
@@ -238,25 +239,6 @@ class ScriptFrame(Strict):
     last_iteration: int
 
 
-class RoomFrame(Strict):
-    """Your seat in a room: sent on joining, and to the teacher as students come and go."""
-
-    type: Literal["room"] = "room"
-    code: str = Field(description="the short join code")
-    role: Literal["teacher", "student"]
-    students: int = Field(description="students watching (kept current for the teacher)")
-    join_url: str = Field(description="the link students open")
-
-
-class RoomClosed(Strict):
-    """The room is over (or never existed); the server closes the connection after this."""
-
-    type: Literal["room_closed"] = "room_closed"
-    code: str
-    reason: Literal["ended", "expired", "not_found", "stopped"]
-    message: str
-
-
 class Error(Strict):
     """A command was refused; the session goes on as it was."""
 
@@ -273,6 +255,7 @@ class Error(Strict):
         "forbidden",
         "internal",
         "over_budget",
+        "not_found",
     ]
     field: str | None = Field(None, description="dotted path of the offending field")
     message: str
@@ -302,6 +285,6 @@ RunFrame = (
     Hello | SequenceFrame | ForwardFrame | BackwardFrame | UpdateFrame | ProgressFrame | ReplayFrame
 )
 InstrumentFrame = SpectrumFrame | DiagnosticsFrame | SampleFrame | ExportFrame | ScriptFrame
-ReplyFrame = RoomFrame | RoomClosed | Error | Ack | Queued
+ReplyFrame = RoomReply | Error | Ack | Queued
 Frame = Annotated[RunFrame | InstrumentFrame | ReplyFrame, Field(discriminator="type")]
 frame_adapter: TypeAdapter[Frame] = TypeAdapter(Frame)

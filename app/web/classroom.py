@@ -18,7 +18,7 @@ from app.web.hosts import HostPolicy
 from app.web.live import accept, refuse_busy, serve
 from app.web.pages import templates
 from app.web.qr import qr_svg
-from app.web.rooms.notices import closed_data, join_url, public_base
+from app.web.rooms.notices import closed_data, join_info
 from app.web.rooms.registry import CODE_PATTERN, Rooms, RoomsFull
 from app.web.settings import Settings
 from app.web.throttle import AddressLimiter, RoomLimits
@@ -108,7 +108,7 @@ async def create_room(request: Request) -> dict[str, Any]:
     return {
         "code": room.code,
         "token": room.token,
-        "join_url": join_url(public_base(request.url, settings), room.code),
+        **join_info(request.url, settings, room.code).fields(),
         # The token rides in the fragment: browsers never send it to a server or a log.
         "teacher_url": f"/room/{room.code}/teach#token={room.token}",
         "qr_url": f"/room/{room.code}/qr.svg",
@@ -144,7 +144,7 @@ async def teacher_page(request: Request, code: RoomCode) -> Response:
     context = {
         "version": __version__,
         "code": code,
-        "join_url": join_url(public_base(request.url, settings), code),
+        **join_info(request.url, settings, code).fields(),
     }
     return templates.TemplateResponse(request, "room_teacher.html", context)
 
@@ -153,8 +153,8 @@ async def teacher_page(request: Request, code: RoomCode) -> Response:
 async def room_qr(request: Request, code: RoomCode) -> Response:
     """The room's join link as a QR code."""
     code = await _live_code(request, code)
-    link = join_url(public_base(request.url, request.app.state.settings), code)
-    return Response(qr_svg(link), media_type="image/svg+xml")
+    join = join_info(request.url, request.app.state.settings, code)
+    return Response(qr_svg(join.url), media_type="image/svg+xml")
 
 
 @router.websocket("/ws/room/{code}")

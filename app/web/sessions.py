@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from app import protocol as p
-from app.web.client import Client
 from app.web.settings import Settings
 
 if TYPE_CHECKING:
@@ -36,7 +35,7 @@ class SessionRegistry:
     def __init__(self, capacity: int, workers: Workers) -> None:
         self.capacity = capacity
         self.workers = workers
-        self.live: set[Client] = set()
+        self.live: set[Hashable] = set()  # clients of private sessions, and students' forks
         self._uploadable: dict[str, Driver] = {}  # playground sessions, by the page's session id
 
     @property
@@ -44,15 +43,15 @@ class SessionRegistry:
         """Whether one more session would pass the cap."""
         return len(self.live) >= self.capacity
 
-    def try_add(self, client: Client) -> bool:
-        """Register a client unless the server is full."""
+    def try_add(self, client: Hashable) -> bool:
+        """Register a client (or a fork, parked or not) unless the server is full."""
         if self.full:
             return False
         self.live.add(client)
         return True
 
-    def remove(self, client: Client) -> None:
-        """Forget a closed client."""
+    def remove(self, client: Hashable) -> None:
+        """Forget a closed client (or a freed fork)."""
         self.live.discard(client)
 
     @contextmanager

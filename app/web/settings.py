@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     room_misses_per_minute: int = Field(
         30, ge=1, description="lookups of room codes that do not exist, per client address"
     )
+    fork_grace_seconds: float = Field(
+        300.0, gt=0, description="a student's fork outlives its dropped connection this long"
+    )
+    max_class_rows: int = Field(1000, ge=1, description="forks a room's class view lists")
     # Where students reach this server, for join links and QR codes (e.g. http://10.0.0.5:8000).
     # Empty: the address the teacher's browser used.
     public_url: str = Field("", pattern=r"^(https?://[^\s/]+(/[^\s]*)?)?$")

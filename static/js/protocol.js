@@ -46,11 +46,11 @@ export const FRAME_TYPES = [
   "export",
   "script",
   "room",
-  "room_closed",
   "room_state",
   "forked",
   "class",
   "class_csv",
+  "room_closed",
   "error",
   "ack",
   "queued",
@@ -58,7 +58,11 @@ export const FRAME_TYPES = [
 
 // Frames that answer one command of the sender's (frame type -> command type): a request for
 // that command resolves with the frame.
-export const REPLY_FRAMES = { export: "export", script: "export_script", class_csv: "class_csv" };
+export const REPLY_FRAMES = {
+  export: "export",
+  script: "export_script",
+  class_csv: "class_csv",
+};
 
 // Whether a run config differs from the fields a page wants (only those fields are compared).
 export function configDiffers(current, wanted) {

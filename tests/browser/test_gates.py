@@ -156,7 +156,9 @@ def test_the_encoder_decoder_flow_crosses_the_context(page, live_server: LiveSer
         "document.querySelector('[data-view=flow] .caption').textContent.includes('context')"
     )
     # The caption is written at once; plotly may still be loading: wait for the drawn chart.
-    shapes_drawn = "document.querySelector('[data-view=flow] .js-plotly-plot')?.layout?.shapes?.length"
+    shapes_drawn = (
+        "document.querySelector('[data-view=flow] .js-plotly-plot')?.layout?.shapes?.length"
+    )
     page.wait_for_function(f"({shapes_drawn}) > 0")
     shapes = page.evaluate(shapes_drawn)
     assert shapes == 3  # the boundary's two dashed lines and the encoder's loss-free rows

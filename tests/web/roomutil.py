@@ -23,15 +23,15 @@ def seat(ws: WebSocketTestSession) -> list[Any]:
     """Read what every new seat gets: the room frame, then the run's current state."""
     room = receive(ws)
     assert room["type"] == "room" and room["role"] == "student"
-    frames = [receive(ws), receive(ws)]
-    assert [f["type"] for f in frames] == ["hello", "spectrum"]
-    return frames
+    frames = [receive(ws), receive(ws), receive(ws)]
+    assert [f["type"] for f in frames] == ["hello", "spectrum", "room_state"]
+    return frames[:2]
 
 
 def teach(ws: WebSocketTestSession, room: Room) -> Any:
     """Show the token; return the teacher's room frame."""
     frames = until_ack(ws, {"type": "join", "token": room["token"], "id": 0})
-    assert [f["type"] for f in frames] == ["room", "ack"]
+    assert [f["type"] for f in frames] == ["room", "class", "ack"]
     assert frames[0]["role"] == "teacher"
     return frames[0]
 

@@ -23,7 +23,16 @@ from tests.web.hostutil import running_workers, upload_csv
 from tests.web.wsutil import EXAMPLES, example
 
 SETTINGS = Settings()
-ROOM_COMMANDS = {"join", "fork", "end_room"}
+ROOM_COMMANDS = {
+    "join",
+    "fork",
+    "resume_fork",
+    "leave_fork",
+    "spotlight",
+    "lock_forks",
+    "class_csv",
+    "end_room",
+}
 
 
 class Recorder:

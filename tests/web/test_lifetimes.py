@@ -112,7 +112,8 @@ def test_a_closed_playground_connection_and_its_session_are_freed() -> None:
 def test_a_closed_student_is_freed_and_so_is_the_copy_it_forked() -> None:
     async def scenario() -> tuple[Refs, Refs]:
         async with registry(SETTINGS) as sessions:
-            return await student_forks(Rooms(SETTINGS, sessions, local_broker()))
+            brief = SETTINGS.model_copy(update={"fork_grace_seconds": 0.05})
+            return await student_forks(Rooms(brief, sessions, local_broker()))
 
     async def student_forks(rooms: Rooms) -> tuple[Refs, Refs]:
         room = await rooms.create()
@@ -124,12 +125,12 @@ def test_a_closed_student_is_freed_and_so_is_the_copy_it_forked() -> None:
         await room.run(p.StepForward(type="step_forward"))
         await command(socket, '{"type": "fork", "id": 1}')
         await until(lambda: acked(socket, 1))
-        forked = refs_of(student)
+        forked = refs_of(student) + [weakref.ref(f) for f in rooms.forks.by_id.values()]
         del student
         await command(socket, '{"type": "play", "steps_per_second": 100, "id": 2}')
         await until(lambda: len(socket.sent) > 12)
         await hang_up(socket, serving)
-        assert not rooms.sessions.live
+        await until(lambda: not rooms.sessions.live)  # parked, then freed after its grace
         await room.end("ended")
         return seated, forked
 

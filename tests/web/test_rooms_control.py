@@ -23,8 +23,11 @@ from tests.web.wsutil import EXAMPLES, example, greet, receive, until_ack
 # ---------------------------------------------------------------- authorisation
 
 
-# Every command a student might try over the socket but join and fork (see the test below).
-@pytest.mark.parametrize("command", sorted(set(EXAMPLES) - {"join", "fork"}), ids=str)
+# Every command a student might try over the socket but its own (see the test below).
+STUDENT_COMMANDS = {"join", "fork", "resume_fork", "leave_fork"}
+
+
+@pytest.mark.parametrize("command", sorted(set(EXAMPLES) - STUDENT_COMMANDS), ids=str)
 def test_control_commands_are_refused_without_the_token(
     classroom: tuple[TestClient, Room], command: str
 ) -> None:
@@ -52,7 +55,7 @@ def test_every_command_but_join_and_fork_is_refused_at_a_students_seat() -> None
     assert len(models) == len(p.COMMAND_TYPES)
     for model in models:
         tag = get_args(model.model_fields["type"].annotation)[0]
-        if tag in ("join", "fork"):
+        if tag in STUDENT_COMMANDS:
             continue
         with pytest.raises(CommandRefused) as refused:
             run_async(seat.handle(model.model_construct(type=tag, id=1), None))  # type: ignore[arg-type]
@@ -110,9 +113,10 @@ def test_a_student_forks_the_current_state_and_goes_on_alone(
         shown = [drive(teacher, {"type": "step_forward", "id": t + 1})[0] for t in range(2)]
         assert [receive(student), receive(student)] == shown
         frames = until_ack(student, {"type": "fork", "id": 5})
-        assert [f["type"] for f in frames] == ["hello", "spectrum", "forward", "forward", "ack"]
-        assert frames[2:4] == shown  # the copy shows what the room showed
-        hello = frames[0]
+        kinds = ["forked", "hello", "spectrum", "forward", "forward", "ack"]
+        assert [f["type"] for f in frames] == kinds
+        assert frames[3:5] == shown  # the copy shows what the room showed
+        hello = frames[1]
         assert hello["session_id"] != room_hello["session_id"]
         assert hello["tokens"] == room_hello["tokens"] and hello["config"] == room_hello["config"]
         # The copy goes on from the room's cursor (t = 2) with the room's numbers ...
@@ -128,7 +132,9 @@ def test_a_student_forks_the_current_state_and_goes_on_alone(
         app: FastAPI = client.app  # type: ignore[assignment]
         assert len(app.state.sessions.live) == 1  # the fork counts as a session
         assert app.state.rooms.owned[room["code"]].students == 0  # it left the room
-    assert not app.state.sessions.live
+    # Parked for its grace period (it still counts), not gone.
+    (fork,) = app.state.rooms.forks.by_id.values()
+    assert app.state.sessions.live == {fork} and fork.client is None
 
 
 def test_a_fork_is_refused_when_the_server_is_full() -> None:

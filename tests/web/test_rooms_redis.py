@@ -64,8 +64,8 @@ def command(
 
 
 def seat(ws: ClientConnection) -> list[Any]:
-    frames = [recv(ws) for _ in range(3)]
-    assert [f["type"] for f in frames] == ["room", "hello", "spectrum"]
+    frames = [recv(ws) for _ in range(4)]
+    assert [f["type"] for f in frames] == ["room", "hello", "spectrum", "room_state"]
     return frames
 
 
@@ -95,9 +95,44 @@ def test_a_student_on_process_b_follows_a_room_driven_through_process_a(
         # The room's pages and QR code are served by B too.
         page = urllib.request.urlopen(f"http://127.0.0.1:{b.port}/room/{code}", timeout=5)
         assert page.status == 200
-        # Teaching goes through the process that owns the room.
-        error = command(student, {"type": "join", "token": room["token"], "id": 20})[-1]
-        assert error["code"] == "forbidden" and "created it" in error["message"]
+
+
+def test_a_teacher_at_process_b_drives_a_room_owned_by_process_a(
+    servers: tuple[ServerProcess, ServerProcess],
+) -> None:
+    a, b = servers
+    room = post_room(a)
+    code = room["code"]
+    with room_socket(b, code) as teacher, room_socket(a, code) as student:
+        seat(teacher)
+        seat(student)
+        wrong = command(teacher, {"type": "join", "token": "not-the-token", "id": 1})[-1]
+        assert (wrong["code"], wrong["field"]) == ("forbidden", "token")
+        counts: list[int] = []  # the room frames (a teacher's: with the count) are kept here
+        joined = command(teacher, {"type": "join", "token": room["token"], "id": 2}, counts)
+        assert [f["type"] for f in joined] == ["class", "ack"] and counts
+        # The command arrives at B, runs at A, reaches the student at A and the teacher at B.
+        frames = command(teacher, {"type": "step_forward", "id": 3})
+        assert frames[-1] == {"type": "ack", "command": "step_forward", "command_id": 3}
+        forward = recv(student)
+        assert forward["type"] == "forward" and forward["t"] == 0
+        while frames[0]["type"] != "forward":  # the relay's copy may trail the ack
+            frames = [recv(teacher)]
+        assert frames[0] == forward
+        # A refusal comes back typed, naming its field; teacher-only replies reach the sender.
+        refused = command(teacher, {"type": "spotlight", "fork_id": "nobody", "id": 4})[-1]
+        assert (refused["code"], refused["field"]) == ("not_found", "fork_id")
+        csv = command(teacher, {"type": "class_csv", "id": 5})
+        assert [f["type"] for f in csv if f["type"] != "forward"] == ["class_csv", "ack"]
+        locked = command(teacher, {"type": "lock_forks", "locked": True, "id": 6})
+        assert locked[-1]["type"] == "ack"
+        state = recv(student)
+        assert state["type"] == "room_state" and state["forking"] is False
+        error = command(student, {"type": "fork", "id": 7})[-1]
+        assert error["code"] == "forbidden" and "paused forking" in error["message"]
+        # The student count of A reaches the teacher at B.
+        while (frame := recv(teacher))["type"] != "room" or frame["students"] != 1:
+            pass
 
 
 def test_a_fork_on_process_b_copies_the_room_state_from_process_a(
@@ -112,8 +147,8 @@ def test_a_fork_on_process_b_copies_the_room_state_from_process_a(
         shown = command(teacher, {"type": "step_forward", "id": 2})[0]
         assert recv(student) == shown
         frames = command(student, {"type": "fork", "id": 3})
-        assert [f["type"] for f in frames] == ["hello", "spectrum", "forward", "ack"]
-        assert frames[2] == shown
+        assert [f["type"] for f in frames] == ["forked", "hello", "spectrum", "forward", "ack"]
+        assert frames[3] == shown
         mine = command(student, {"type": "step_forward", "id": 4})[0]
         theirs = [f for f in command(teacher, {"type": "step_forward", "id": 5}) if "t" in f]
         assert theirs == [mine]
@@ -138,3 +173,46 @@ def test_ending_a_room_closes_its_students_on_every_process(
         assert student.close_code == 1000
     with room_socket(b, room["code"]) as again:
         assert recv(again)["reason"] == "not_found"
+
+
+def test_a_fork_made_at_process_b_is_resumed_at_a_and_spotlit_from_a(
+    servers: tuple[ServerProcess, ServerProcess],
+) -> None:
+    a, b = servers
+    room = post_room(a)
+    code = room["code"]
+    with room_socket(a, code) as teacher, room_socket(a, code) as watcher:
+        seat(teacher)
+        seat(watcher)
+        command(teacher, {"type": "join", "token": room["token"], "id": 1})
+        with room_socket(b, code) as student:
+            seat(student)
+            frames = command(student, {"type": "fork", "nickname": "Ada", "id": 2})
+            forked = frames[0]
+            assert forked["type"] == "forked" and forked["name"] == "Ada"
+            command(student, {"type": "configure", "config": {"hidden_size": 5}, "id": 3})
+            mine = command(student, {"type": "step_forward", "id": 4})[0]
+        # A reload lands on the other process: the fork moves there, with what it showed.
+        with room_socket(a, code) as back:
+            seat(back)
+            resume = {"type": "resume_fork", "fork_id": forked["fork_id"], "id": 5}
+            wrong = command(back, {**resume, "secret": "not-it"})[-1]
+            assert (wrong["code"], wrong["field"]) == ("forbidden", "secret")
+            frames = command(back, {**resume, "secret": forked["secret"]})
+            assert [f["type"] for f in frames] == ["forked", "hello", "spectrum", "forward", "ack"]
+            assert frames[1]["config"]["hidden_size"] == 5 and frames[3] == mine
+            after = command(back, {"type": "step_forward", "id": 6})[0]
+            assert after["t"] == 1
+            # The teacher shows it to everyone.
+            shown = command(teacher, {"type": "spotlight", "fork_id": forked["fork_id"], "id": 7})
+            assert shown[-1]["type"] == "ack"
+            frame = recv(watcher)
+            while frame["type"] != "room_state":
+                frame = recv(watcher)
+            assert frame["spotlight"] == {"fork_id": forked["fork_id"], "name": "Ada"}
+        # Gone from B: resuming it there again is a move from A, not a second copy.
+        with room_socket(b, code) as again:
+            seat(again)
+            frames = command(again, {**resume, "secret": forked["secret"], "id": 8})
+            kinds = [f["type"] for f in frames]  # after the spotlit run's steps, as a seat gets
+            assert "forked" in kinds and kinds[-1] == "ack"

@@ -64,7 +64,12 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "use_upload": {"upload_id": "an-upload-id"},
     "export_script": {"iterations": 3, "start": "now"},
     "join": {"token": "not the token"},
-    "fork": {},
+    "fork": {"nickname": "Ada"},
+    "resume_fork": {"fork_id": "f-unknown", "secret": "wrong"},
+    "leave_fork": {},
+    "spotlight": {"fork_id": None},
+    "lock_forks": {"locked": True},
+    "class_csv": {},
     "end_room": {},
 }
 

@@ -38,6 +38,22 @@ class Broadcast:
         self.snapshot.apply(message)
         self.channels.publish(self.code, message)
 
+    def to_teachers(self, kind: str, data: str, *, local: bool = True) -> None:
+        """A frame for teachers only (the class view, the student count): to the teachers here
+        (unless `local` is false) and, on the channel, to those seated at other processes."""
+        if local:
+            for teacher in list(self.teachers):
+                teacher.deliver(data, droppable=True)
+        self.seq += 1
+        message = RoomMessage(self.seq, f"teachers:{kind}", data)
+        self.snapshot.apply(message)  # moves its seq on: a relay's replica keeps in step
+        self.channels.publish(self.code, message)
+
+    def replay(self, frames: list[tuple[str, str]]) -> None:
+        """Show a run's frames again (its hello first resets every view)."""
+        for kind, data in frames:
+            self.deliver(Encoded(kind, data.encode()))
+
     def announce_end(self, data: str) -> None:
         """The room's last message (its room_closed frame): every process lets its students go."""
         self.seq += 1

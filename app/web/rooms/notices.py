@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from app import protocol as p
+from app.web.lan import join_bases
 from app.web.settings import Settings
 
 
-def public_base(url: object, settings: Settings) -> str:
-    """Where students reach this server: the configured public URL, else the request's origin."""
-    if settings.public_url:
-        return settings.public_url.rstrip("/")
-    text = str(url)
-    scheme, _, rest = text.partition("://")
-    host = rest.split("/", 1)[0]
-    return f"{'https' if scheme in ('https', 'wss') else 'http'}://{host}"
+@dataclass(frozen=True)
+class JoinInfo:
+    """How students join a room: the best link, every link, and why none may work."""
+
+    url: str
+    urls: list[str]
+    hint: str | None
+
+    def fields(self) -> dict[str, Any]:
+        """As the room frame (and the room's HTTP answers) carry it."""
+        return {"join_url": self.url, "join_urls": self.urls, "join_hint": self.hint}
+
+
+def join_info(url: object, settings: Settings, code: str) -> JoinInfo:
+    """The join links of room `code` for someone who reached this server at `url`."""
+    found = join_bases(url, settings)
+    urls = [join_url(base, code) for base in found.bases]
+    return JoinInfo(urls[0], urls, found.hint)
+
+
+def teacher_frame(url: object, settings: Settings, code: str, students: int) -> p.RoomFrame:
+    """What a teacher's page shows about the room, for a teacher who reached us at `url`."""
+    join = join_info(url, settings, code)
+    return p.RoomFrame(code=code, role="teacher", students=students, **join.fields())
 
 
 def join_url(base: str, code: str) -> str:

@@ -8,7 +8,8 @@ import secrets
 from app import protocol as p
 from app.web.broker import Broker
 from app.web.client import Client
-from app.web.rooms.notices import closed_data, join_url, public_base
+from app.web.rooms.forking import Forks
+from app.web.rooms.notices import closed_data, join_info
 from app.web.rooms.relay import Relay
 from app.web.rooms.room import DIRECTORY_REFRESH_SECONDS, Room
 from app.web.rooms.seat import Seat
@@ -35,6 +36,7 @@ class Rooms:
         self.broker = broker
         self.owned: dict[str, Room] = {}
         self.relays: dict[str, Relay] = {}
+        self.forks = Forks(self)
 
     @property
     def directory_ttl(self) -> float:
@@ -64,7 +66,7 @@ class Rooms:
         of rooms driven elsewhere are told to reconnect. Then their last frames leave."""
         rooms, relays = list(self.owned.values()), list(self.relays.values())
         viewers = [c for room in rooms for c in room.teachers]
-        viewers += [c for relay in relays for c in relay.students]
+        viewers += [c for relay in relays for c in relay.viewers]
         await asyncio.gather(*(room.end("stopped") for room in rooms))
         ended = {room.code for room in rooms}
         for relay in relays:  # told here: the room's channel may be down with Redis
@@ -77,6 +79,7 @@ class Rooms:
     async def stop(self) -> None:
         """End every room this process still drives, then disconnect."""
         await asyncio.gather(*(room.end("stopped") for room in list(self.owned.values())))
+        await self.forks.stop()
         await self.broker.stop()
 
     async def create(self) -> Room:
@@ -91,6 +94,7 @@ class Rooms:
             raise
         room = Room(self, code, hosted)
         await room.driver.greet()  # the run's hello and spectrum open the snapshot
+        room.show_state()
         await self.broker.owners.serve(code, room.on_note, room.on_request)
         self.owned[code] = room
         return room
@@ -113,18 +117,18 @@ class Rooms:
         """Seat a new client in a room as a student; None if there is no such room."""
         if not await self.exists(code):
             return None
-        relay = await self._relay(code)
+        relay = await self.follow(code)
         if relay is None:
             return None
         if len(relay.students) >= self.settings.max_room_students:
             raise RoomsFull(f"room {code} is full ({self.settings.max_room_students} students)")
-        link = join_url(public_base(client.url, self.settings), code)
+        join = join_info(client.url, self.settings, code)
         students = len(relay.students) + 1  # on this process; the teacher sees the total
-        client.deliver(p.RoomFrame(code=code, role="student", students=students, join_url=link))
+        client.deliver(p.RoomFrame(code=code, role="student", students=students, **join.fields()))
         relay.add(client)
         return Seat(self, code, relay)
 
-    async def _relay(self, code: str) -> Relay | None:
+    async def follow(self, code: str) -> Relay | None:
         """This process's relay of the room, opened if need be; None if it cannot follow it."""
         relay = self.relays.get(code)
         if relay is None or relay.closed:

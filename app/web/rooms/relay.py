@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from app import protocol as p
 from app.web.broker import BROKER_ERRORS, BrokerError, RoomMessage
 from app.web.client import CLOSE_NORMAL, Client
 from app.web.rooms.notices import closed_data
@@ -38,6 +39,8 @@ class Relay:
         self.rooms = rooms
         self.code = code
         self.students: set[Client] = set()
+        # Teachers seated here while another process drives the room: each with its room frame.
+        self.teachers: dict[Client, Callable[[int], p.RoomFrame]] = {}
         self.replica = Snapshot()
         self.ready = asyncio.Event()
         self.failed = False
@@ -86,8 +89,37 @@ class Relay:
             self.catch_up()
             return
         self.replica.apply(message)
-        for student in self.students:
-            student.deliver(message.data, droppable=True)
+        if message.kind.startswith("teachers:"):
+            self._to_teachers(message)
+            return
+        for viewer in self.viewers:
+            viewer.deliver(message.data, droppable=True)
+
+    @property
+    def viewers(self) -> list[Client]:
+        """Everyone here who watches the room: its students and its remote teachers."""
+        return [*self.students, *self.teachers]
+
+    def _to_teachers(self, message: RoomMessage) -> None:
+        """A frame for teachers only: the class view, or the student count (as a room frame)."""
+        for teacher, room_frame in self.teachers.items():
+            if message.kind == "teachers:count":
+                teacher.deliver(room_frame(int(message.data)), droppable=True)
+            else:
+                teacher.deliver(message.data, droppable=True)
+
+    def add_teacher(self, client: Client, room_frame: Callable[[int], p.RoomFrame]) -> None:
+        """A teacher seated here: the room's frames, and the teachers' ones."""
+        self.students.discard(client)
+        self.teachers[client] = room_frame
+        client.follow(self.frames, catch_up=False)  # it saw the run so far as a student
+        self._report()
+
+    def remove_teacher(self, client: Client) -> None:
+        """A remote teacher's tab closed."""
+        if self.teachers.pop(client, None) is not None:
+            client.unfollow()
+            self._report()
 
     def catch_up(self) -> None:
         """Fetch the room's state again (a frame was lost, or Redis is back), then go on live."""
@@ -108,8 +140,8 @@ class Relay:
                     failures += 1
                     await asyncio.sleep(RELOAD_SECONDS)
                     continue
-                for student in self.students:
-                    student.catch_up()
+                for viewer in self.viewers:
+                    viewer.catch_up()
                 return
         finally:
             self._reloading = False
@@ -144,9 +176,10 @@ class Relay:
         self._dismiss(CLOSE_RESTARTING, "the server is restarting")
 
     def _dismiss(self, code: int, reason: str, data: str | None = None) -> None:
-        for student in self.students:
-            student.close_after(code, reason, data)
+        for viewer in self.viewers:
+            viewer.close_after(code, reason, data)
         self.students.clear()
+        self.teachers.clear()
         self.closed = True
         self._spawn(self._stop())
 
@@ -157,7 +190,12 @@ class Relay:
 
     def _report(self) -> None:
         broker = self.rooms.broker
-        note = {"op": "presence", "relay": broker.instance, "students": len(self.students)}
+        note = {
+            "op": "presence",
+            "relay": broker.instance,
+            "students": len(self.students),
+            "teachers": len(self.teachers),
+        }
         broker.owners.note(self.code, orjson.dumps(note))
 
     async def _beat(self) -> None:
@@ -165,7 +203,7 @@ class Relay:
         gone = 0
         while True:
             await asyncio.sleep(PRESENCE_SECONDS)
-            if not self.students:
+            if not self.viewers:
                 await self._stop()
                 return
             self._report()

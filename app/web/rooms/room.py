@@ -14,8 +14,11 @@ from app.web.broker import BROKER_ERRORS
 from app.web.client import Client
 from app.web.driver import Command, Driver
 from app.web.rooms.broadcast import Broadcast
-from app.web.rooms.notices import closed_data, join_url, public_base
+from app.web.rooms.classview import ClassView
+from app.web.rooms.notices import closed_data, teacher_frame
+from app.web.rooms.requests import on_note, on_request
 from app.web.rooms.snapshot import Snapshot
+from app.web.rooms.spotlight import Spotlight
 
 if TYPE_CHECKING:
     from app.web.rooms.registry import Rooms
@@ -37,16 +40,28 @@ class Room:
         self.code = code
         self.token = secrets.token_urlsafe(24)
         self.broadcast = Broadcast(code, rooms.broker.channels)
-        self.driver = Driver(hosted, rooms.settings, self.broadcast)  # the room's one engine run
-        self.presence: dict[str, tuple[int, float]] = {}  # relay -> (students, when reported)
+        self.own = Driver(hosted, rooms.settings, self.broadcast)  # the teacher's run
+        self.classview = ClassView(code, self.broadcast, rooms.settings.max_class_rows)
+        services = (rooms.settings, rooms.sessions, rooms.broker)
+        # ... or a fork's run, shown to everyone instead
+        self.spotlight = Spotlight(self.own, self.broadcast, self.classview, services)
+        self.forking = True  # students may fork (the teacher can lock it)
+        self.forks_made = 0  # anonymous forks are "Student N"
+        # relay -> (students, teachers, when reported)
+        self.presence: dict[str, tuple[int, int, float]] = {}
         self.ended = False
-        self._loop = asyncio.get_running_loop()
-        self.last_active = self._loop.time()
+        self.loop = asyncio.get_running_loop()
+        self.last_active = self.loop.time()
         self._count_due = False
         self._count_shown = 0
         self._export: tuple[int, bytes] | None = None
         self._export_lock = asyncio.Lock()
         self._watch: asyncio.Task[None] | None = asyncio.create_task(self._watch_idle())
+
+    @property
+    def driver(self) -> Driver:
+        """The run everyone sees: the teacher's, or the spotlit fork's copy."""
+        return self.spotlight.driver or self.own
 
     @property
     def teachers(self) -> set[Client]:
@@ -61,14 +76,26 @@ class Room:
     @property
     def students(self) -> int:
         """Students connected to the room, over every process that reported recently."""
-        fresh = self._loop.time() - 3 * PRESENCE_SECONDS
-        return sum(count for count, heard in self.presence.values() if heard >= fresh)
+        fresh = self.loop.time() - 3 * PRESENCE_SECONDS
+        return sum(count for count, _, heard in self.presence.values() if heard >= fresh)
+
+    @property
+    def remote_teachers(self) -> int:
+        """Teachers connected to other processes that reported recently."""
+        fresh = self.loop.time() - 3 * PRESENCE_SECONDS
+        return sum(count for _, count, heard in self.presence.values() if heard >= fresh)
 
     def room_frame(self, teacher: Client) -> p.RoomFrame:
         """What a teacher's page shows about the room."""
-        link = join_url(public_base(teacher.url, self.rooms.settings), self.code)
-        self._count_shown = self.students
-        return p.RoomFrame(code=self.code, role="teacher", students=self.students, join_url=link)
+        return teacher_frame(teacher.url, self.rooms.settings, self.code, self.students)
+
+    def state_frame(self) -> p.RoomState:
+        """What the teacher decided: forking allowed or not, whose run is shown."""
+        return p.RoomState(code=self.code, forking=self.forking, spotlight=self.spotlight.spotlit)
+
+    def show_state(self) -> None:
+        """Everyone (and the snapshot) gets the room's state."""
+        self.broadcast.deliver(self.state_frame())
 
     # ------------------------------------------------------------------ teachers
 
@@ -76,6 +103,8 @@ class Room:
         """A client showed the token: it gets every frame, as a playground's client does."""
         self.teachers.add(client)
         client.follow(self.snapshot.frames, catch_up=False)  # it saw the run so far as a student
+        client.deliver(self.room_frame(client))
+        client.deliver(self.classview.frame())
         self.touch()
 
     def remove_teacher(self, client: Client) -> None:
@@ -85,11 +114,28 @@ class Room:
 
     def touch(self) -> None:
         """The teacher is here: the idle clock starts again."""
-        self.last_active = self._loop.time()
+        self.last_active = self.loop.time()
+
+    async def command(self, command: Command) -> str | None:
+        """A teacher's command (from this process or forwarded from another)."""
+        self.touch()
+        match command:
+            case p.EndRoom():
+                await self.end("ended")
+            case p.Spotlight(fork_id=fork_id):
+                await self.spotlight.show(fork_id)
+                self.show_state()
+            case p.LockForks(locked=locked):
+                self.forking = not locked
+                self.show_state()
+            case p.ClassCsv():
+                return p.encode(self.classview.csv()).decode()
+            case _:
+                return await self.run(command)
+        return None
 
     async def run(self, command: Command) -> str | None:
-        """A teacher's command."""
-        self.touch()
+        """A teacher's command for the run shown."""
         try:
             return await self.driver.run(command)
         finally:
@@ -98,20 +144,12 @@ class Room:
     # ------------------------------------------------------------------ what other processes ask
 
     def on_note(self, body: bytes) -> None:
-        """A relay reports how many students it holds."""
-        note = orjson.loads(body)
-        if note.get("op") == "presence":
-            self.presence[str(note["relay"])] = (int(note["students"]), self._loop.time())
-            self._count_changed()
+        """A relay reports its students and teachers; a fork reports its class row."""
+        on_note(self, body)
 
     async def on_request(self, body: bytes) -> bytes:
-        """A relay asks for the current snapshot, or a student's process for a fork."""
-        op = orjson.loads(body).get("op")
-        if op == "snapshot":
-            return self.snapshot.pack()
-        if op == "fork":
-            return await self.export()
-        raise ValueError(f"unknown request {op!r}")
+        """Another process asks (for the snapshot, a fork, a teacher's seat or command)."""
+        return await on_request(self, body)
 
     async def export(self) -> bytes:
         """The session as exported now, with the frames of the iteration so far, encoded.
@@ -129,18 +167,20 @@ class Room:
                 self._export = (version, orjson.dumps(steps) + b"\n" + state)
             return self._export[1]
 
-    def _count_changed(self) -> None:
+    def count_changed(self) -> None:
         if self._count_due:
             return
         self._count_due = True
-        self._loop.call_later(COUNT_FRAME_SECONDS, self._send_count)
+        self.loop.call_later(COUNT_FRAME_SECONDS, self._send_count)
 
     def _send_count(self) -> None:
         self._count_due = False
         if self.students == self._count_shown:
             return  # a relay's heartbeat, with nothing new
+        self._count_shown = self.students
         for teacher in self.teachers:
             teacher.deliver(self.room_frame(teacher), droppable=True)
+        self.broadcast.to_teachers("count", str(self._count_shown), local=False)
 
     # ------------------------------------------------------------------ the end
 
@@ -148,12 +188,13 @@ class Room:
         """Keep the directory entry alive; end the room once it has been idle too long."""
         idle = self.rooms.settings.room_idle_seconds
         while True:
-            since = self._loop.time() - self.last_active
+            since = self.loop.time() - self.last_active
             await asyncio.sleep(min(DIRECTORY_REFRESH_SECONDS, max(idle - since, 0.01)))
-            if not self.teachers and self._loop.time() - self.last_active >= idle:
+            taught = self.teachers or self.remote_teachers
+            if not taught and self.loop.time() - self.last_active >= idle:
                 await self.end("expired")
                 return
-            self._count_changed()  # a relay that went silent drops out of the count
+            self.count_changed()  # a relay that went silent drops out of the count
             await self.renew()
 
     async def renew(self) -> bool:
@@ -175,7 +216,9 @@ class Room:
         watch, self._watch = self._watch, None
         if watch is not None and watch is not asyncio.current_task():
             watch.cancel()
-        await self.driver.close()
+        self.classview.stop()
+        await self.spotlight.close()
+        await self.own.close()
         data = closed_data(self.code, reason)
         self.broadcast.announce_end(data)
         broker = self.rooms.broker
