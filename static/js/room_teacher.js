@@ -77,7 +77,6 @@ stream.on("room_state", (frame) => {
   $("spotlight-text").textContent = spotlight
     ? `Everyone sees ${spotlight.name}'s run; your knobs and buttons now drive this copy.`
     : "";
-  classView.showSpotlight(spotlight?.fork_id ?? null);
 });
 
 lockButton.addEventListener("click", () => {
