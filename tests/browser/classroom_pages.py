@@ -35,7 +35,9 @@ def follow(student: Any, link: str) -> Any:
 def config_is(page: Any, **fields: object) -> None:
     """Wait until the run a page shows has these config values."""
     checks = " && ".join(f"c.{name} === {json.dumps(value)}" for name, value in fields.items())
-    page.wait_for_function(f"(() => {{ const c = window.unroll.state.get('config'); return c && {checks}; }})()")
+    page.wait_for_function(
+        f"(() => {{ const c = window.unroll.state.get('config'); return c && {checks}; }})()"
+    )
 
 
 def fork(student: Any, nickname: str = "") -> None:

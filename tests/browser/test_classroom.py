@@ -22,9 +22,9 @@ from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
 
-EXPLODING = "gradients-relu-1.5"
+EXPLODING = "gradients-relu-1.5"  # "Exploding gradients: relu, spectral radius 1.5, no clipping"
 # The teacher's steps, as the "step ▶" button sends them, each after the last one's answer.
-STEPS = "async (n) => { for (let i = 0; i < n; i++) await window.unroll.stream.request('advance'); }"  # "Exploding gradients: relu, spectral radius 1.5, no clipping"
+STEPS = "async (n) => { for (let i = 0; i < n; i++) await window.unroll.stream.request('advance') }"
 
 
 @pytest.fixture
@@ -109,7 +109,6 @@ def test_the_teacher_picks_a_lesson_and_every_student_sees_the_same_panels(
     assert late.locator("select[name=preset]").input_value() == EXPLODING
 
 
-
 def test_a_student_forks_a_playground_of_their_own_and_the_room_goes_on(
     open_page: Callable[..., Any], live_server: LiveServer
 ) -> None:
@@ -144,4 +143,6 @@ def test_a_student_forks_a_playground_of_their_own_and_the_room_goes_on(
     teacher.wait_for_selector("[data-room=teacher][data-state=closed]")
     assert forker.evaluate(KNOBS_ENABLED)  # the fork outlives the room
     forker.click("button[data-command=advance]")
-    forker.wait_for_function("window.__frames.some((f) => f.type === 'forward' || f.type === 'sequence')")
+    forker.wait_for_function(
+        "window.__frames.some((f) => f.type === 'forward' || f.type === 'sequence')"
+    )

@@ -7,6 +7,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 from ipaddress import ip_address
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -118,7 +119,8 @@ def test_the_class_view_lists_the_forks_and_shows_one_to_everyone(
     ada_row = teacher.locator(".class-table tbody tr", has_text="Ada")
     teacher.wait_for_function(
         "[...document.querySelectorAll('.class-table tbody tr')].some((tr) => "
-        "tr.textContent.includes('Ada') && tr.querySelector('[data-col=changed]').textContent.includes('hidden size'))"
+        "tr.textContent.includes('Ada') && "
+        "tr.querySelector('[data-col=changed]').textContent.includes('hidden size'))"
     )
     assert ada_row.locator("[data-col=model]").inner_text().endswith("H = 5")
     teacher.locator("#class").scroll_into_view_if_needed()
@@ -152,7 +154,8 @@ def test_the_class_view_lists_the_forks_and_shows_one_to_everyone(
     with teacher.expect_download() as download:
         teacher.click("[data-role=csv]")
     assert download.value.suggested_filename.endswith("-class.csv")
-    table = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    table = list(csv.DictReader(io.StringIO(text)))
     assert sorted(row["name"] for row in table) == sorted(names)
 
 
