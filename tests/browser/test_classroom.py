@@ -17,7 +17,7 @@ from tests.browser.classroom_pages import (
     start_room,
 )
 from tests.browser.conftest import screenshot
-from tests.browser.helpers import set_knob, wait_drawn, wait_frame
+from tests.browser.helpers import RECORDER, set_knob, wait_drawn, wait_frame
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -146,3 +146,29 @@ def test_a_student_forks_a_playground_of_their_own_and_the_room_goes_on(
     forker.wait_for_function(
         "window.__frames.some((f) => f.type === 'forward' || f.type === 'sequence')"
     )
+
+
+def test_the_teacher_rescales_w_hh_with_the_lab_s_slider_and_a_reload_keeps_the_room(
+    open_page: Callable[..., Any], live_server: LiveServer
+) -> None:
+    teacher = open_page()
+    code, link = start_room(teacher, live_server.http)
+    student = follow(open_page(), link)
+    slider = "input[data-role=rescale]"
+    assert student.locator(slider).is_disabled()
+    set_knob(teacher, slider, 700)  # log scale: ρ = 0.1 · 50^0.7 ≈ 1.55
+    for page in (teacher, student):
+        wait_frame(page, "spectrum", where="Math.abs(f.spectral_radius - 1.55) < 0.01")
+    assert student.locator("[data-role=rescale-value]").inner_text() == "1.55"
+
+    # The teacher reloads: the page takes the room back with the token this tab kept.
+    teacher.reload()
+    teacher.wait_for_selector("[data-room=teacher][data-role=teacher]")
+    assert teacher.locator("[data-role=code]").inner_text() == code
+    teacher.wait_for_function("document.querySelector('[data-role=students]').textContent === '1'")
+    teacher.wait_for_function(
+        "Math.abs(window.unroll.stream.last('spectrum')?.spectral_radius - 1.55) < 0.01"
+    )
+    teacher.evaluate(RECORDER)
+    teacher.click("button[data-command=advance]")
+    wait_frame(student, "forward", where="f.t === 0")  # its commands still drive the room

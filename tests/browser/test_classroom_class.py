@@ -205,3 +205,27 @@ def test_the_teacher_s_page_in_presenter_mode_draws_no_text_under_20_px(
     assert teacher.evaluate(FITS)
     teacher.set_viewport_size({"width": 1920, "height": 1080})
     screenshot(teacher, "classroom-teacher-presenter", full_page=False)
+
+
+def test_axe_finds_nothing_in_the_classroom_s_states(
+    open_page: Callable[..., Any], live_server: LiveServer
+) -> None:
+    from tests.browser.test_accessibility import violations
+
+    teacher = open_page()
+    _, link = start_room(teacher, live_server.http)
+    ada, watcher = follow(open_page(), link), follow(open_page(), link)
+    fork(ada, "Ada")
+    assert violations(ada) == []  # a forked student's playground
+    teacher.wait_for_function("document.querySelectorAll('.class-table tbody tr').length === 1")
+    teacher.click(".class-table tbody tr button.show")
+    watcher.wait_for_selector("[data-role=spotlight]:not([hidden])")
+    teacher.wait_for_selector("[data-room=teacher] [data-role=spotlight]:not([hidden])")
+    teacher.click("[data-role=lock]")
+    watcher.wait_for_selector("[data-role=locked]:not([hidden])")
+    teacher.wait_for_function("document.querySelector('[data-role=class-plot]')._fullLayout")
+    assert violations(teacher) == []  # the class view, a spotlight, forking locked
+    assert violations(watcher) == []  # the banner, the fork button disabled with its note
+    teacher.click("[data-action=presenter]")
+    teacher.wait_for_function("document.body.classList.contains('presenter')")
+    assert violations(teacher) == []
