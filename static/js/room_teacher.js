@@ -89,6 +89,22 @@ $("unspotlight").addEventListener("click", () => {
   stream.request("spotlight", { fork_id: null }).catch(say);
 });
 
+// Once the class has joined, the join card shrinks to one line and the run fills the screen.
+const compactKey = `unroll-room-compact-${code}`;
+const compactButton = $("compact");
+function showCompact(compact) {
+  card.dataset.compact = String(compact);
+  compactButton.setAttribute("aria-pressed", String(compact));
+  compactButton.textContent = compact ? "Large join card" : "Small join card";
+  window.dispatchEvent(new Event("resize")); // charts refit to the space they now have
+}
+compactButton.addEventListener("click", () => {
+  const compact = card.dataset.compact !== "true";
+  sessionStorage.setItem(compactKey, String(compact));
+  showCompact(compact);
+});
+showCompact(sessionStorage.getItem(compactKey) === "true");
+
 stream.on("room_closed", (frame) => {
   stream.close(frame.message); // the room is gone: no reconnecting to it
   card.dataset.state = "closed";

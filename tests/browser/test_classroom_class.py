@@ -206,6 +206,14 @@ def test_the_teacher_s_page_in_presenter_mode_draws_no_text_under_20_px(
     teacher.set_viewport_size({"width": 1920, "height": 1080})
     screenshot(teacher, "classroom-teacher-presenter", full_page=False)
 
+    # Once the class has joined, a one-line join card leaves the projector to the run.
+    teacher.click("[data-role=compact]")
+    assert teacher.locator("img.qr").is_hidden()
+    assert teacher.locator("[data-role=code]").is_visible()
+    network = teacher.locator("[data-area=network]").bounding_box()
+    assert network is not None and network["y"] < 1080 / 2
+    screenshot(teacher, "classroom-teacher-presenter-compact", full_page=False)
+
 
 def test_axe_finds_nothing_in_the_classroom_s_states(
     open_page: Callable[..., Any], live_server: LiveServer
