@@ -177,6 +177,14 @@ class ProgressFrame(Strict):
     )
 
 
+class HyperFrame(Strict):
+    """A room's (or a fork's) knobs were turned mid-run (set_hyper): the run's config now.
+    No view resets; the pages' knobs show it (the snapshot's hello carries it too)."""
+
+    type: Literal["hyper"] = "hyper"
+    config: RunConfig
+
+
 class SpectrumFrame(Strict):
     """W_hh's spectrum: why gradients vanish or explode (Pascanu, Mikolov & Bengio 2013)."""
 
@@ -282,7 +290,14 @@ class Queued(Strict):
 
 # Grouped by what they show; the tags keep this order (FRAME_TYPES, static/js/protocol.js).
 RunFrame = (
-    Hello | SequenceFrame | ForwardFrame | BackwardFrame | UpdateFrame | ProgressFrame | ReplayFrame
+    Hello
+    | SequenceFrame
+    | ForwardFrame
+    | BackwardFrame
+    | UpdateFrame
+    | ProgressFrame
+    | ReplayFrame
+    | HyperFrame
 )
 InstrumentFrame = SpectrumFrame | DiagnosticsFrame | SampleFrame | ExportFrame | ScriptFrame
 ReplyFrame = RoomReply | Error | Ack | Queued

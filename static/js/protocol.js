@@ -40,6 +40,7 @@ export const FRAME_TYPES = [
   "update",
   "progress",
   "replay",
+  "hyper",
   "spectrum",
   "diagnostics",
   "sample",

@@ -20,12 +20,15 @@ def create_room(client: TestClient) -> Room:
 
 
 def seat(ws: WebSocketTestSession) -> list[Any]:
-    """Read what every new seat gets: the room frame, then the run's current state."""
+    """Read what every new seat gets: the room frame, then the run's current state (hello,
+    spectrum, the training chart's points, the room's state); return hello and spectrum."""
     room = receive(ws)
     assert room["type"] == "room" and room["role"] == "student"
-    frames = [receive(ws), receive(ws), receive(ws)]
-    assert [f["type"] for f in frames] == ["hello", "spectrum", "room_state"]
-    return frames[:2]
+    frames = [receive(ws), receive(ws)]
+    assert [f["type"] for f in frames] == ["hello", "spectrum"]
+    while (frame := receive(ws))["type"] != "room_state":
+        assert frame["type"] in ("progress", "update", "sample"), frame["type"]
+    return frames
 
 
 def teach(ws: WebSocketTestSession, room: Room) -> Any:

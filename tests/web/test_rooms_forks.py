@@ -262,3 +262,21 @@ def test_the_spotlight_shows_a_students_run_to_everyone_and_goes_back(
         assert receive(watcher)["spotlight"] is None
         missing = until_ack(teacher, {"type": "spotlight", "fork_id": "nobody", "id": 8})[-1]
         assert (missing["code"], missing["field"]) == ("not_found", "fork_id")
+
+
+def test_a_teacher_who_reloads_gets_the_room_back_with_the_same_token(
+    classroom: tuple[TestClient, Room],
+) -> None:
+    client, room = classroom
+    url = f"/ws/room/{room['code']}"
+    with client.websocket_connect(url) as student:
+        seat(student)
+        with client.websocket_connect(url) as teacher:
+            seat(teacher)
+            teach(teacher, room)
+            drive(teacher, {"type": "step_forward", "id": 1})
+        with client.websocket_connect(url) as reloaded:
+            seat(reloaded)
+            assert receive(reloaded)["t"] == 0  # the room as it is: the step taken
+            assert teach(reloaded, room)["students"] == 1
+            assert drive(reloaded, {"type": "step_forward", "id": 2})[0]["t"] == 1

@@ -136,6 +136,7 @@ def test_the_snapshot_keeps_what_a_newcomer_needs() -> None:
     assert snapshot.frames() == [
         "hello-1",
         "spectrum-9",
+        "update-7",  # the training chart's points: updates and progress, in order
         "progress-11",
         "sample-12",
         "sequence-8",
@@ -143,8 +144,27 @@ def test_the_snapshot_keeps_what_a_newcomer_needs() -> None:
     ]
     again = Snapshot.unpack(snapshot.pack())
     assert again.frames() == snapshot.frames() and again.seq == 12
-    snapshot.apply(RoomMessage(13, "hello", "hello-13"))
-    assert snapshot.frames() == ["hello-13"]
+    snapshot.apply(RoomMessage(13, "room_state", "room_state-13"))
+    snapshot.apply(RoomMessage(14, "hello", "hello-14"))
+    assert snapshot.frames() == ["hello-14", "room_state-13"]  # the room's state outlives a run
+
+
+def test_knobs_turned_mid_run_reach_every_viewer_and_the_late_joiners_hello(
+    classroom: tuple[TestClient, Room],
+) -> None:
+    client, room = classroom
+    url = f"/ws/room/{room['code']}"
+    with client.websocket_connect(url) as teacher, client.websocket_connect(url) as student:
+        seat(teacher)
+        teach(teacher, room)
+        seat(student)
+        frames = drive(teacher, {"type": "set_hyper", "learning_rate": 0.25, "id": 1})
+        assert [f["type"] for f in frames] == ["hyper", "ack"]
+        hyper = receive(student)
+        assert hyper == frames[0] and hyper["config"]["learning_rate"] == 0.25
+        with client.websocket_connect(url) as late:
+            hello, _ = seat(late)
+            assert hello["config"] == hyper["config"]
 
 
 def test_a_stalled_student_is_coalesced_and_catches_up_on_the_current_state() -> None:

@@ -26,12 +26,7 @@ class Broadcast:
     def deliver(self, frame: BaseModel | Encoded, *, droppable: bool = False) -> None:
         """Encode once; to the teachers as to a private session's client, and to every student."""
         data = frame.text if isinstance(frame, Encoded) else p.encode(frame).decode()
-        for teacher in list(self.teachers):
-            try:
-                teacher.deliver(data, droppable=droppable)
-            except ClientNotReading:  # a teacher tab that stopped reading must not stop the room
-                self.teachers.discard(teacher)
-                teacher.close_after(CLOSE_POLICY, "client is not reading its replies")
+        self._to_local_teachers(data, droppable)
         self.seq += 1
         self.version += 1
         message = RoomMessage(self.seq, str(getattr(frame, "type", "")), data)
@@ -42,12 +37,19 @@ class Broadcast:
         """A frame for teachers only (the class view, the student count): to the teachers here
         (unless `local` is false) and, on the channel, to those seated at other processes."""
         if local:
-            for teacher in list(self.teachers):
-                teacher.deliver(data, droppable=True)
+            self._to_local_teachers(data, droppable=kind == "count")
         self.seq += 1
         message = RoomMessage(self.seq, f"teachers:{kind}", data)
         self.snapshot.apply(message)  # moves its seq on: a relay's replica keeps in step
         self.channels.publish(self.code, message)
+
+    def _to_local_teachers(self, data: str, droppable: bool) -> None:
+        for teacher in list(self.teachers):
+            try:
+                teacher.deliver(data, droppable=droppable)
+            except ClientNotReading:  # a teacher tab that stopped reading must not stop the room
+                self.teachers.discard(teacher)
+                teacher.close_after(CLOSE_POLICY, "client is not reading its replies")
 
     def replay(self, frames: list[tuple[str, str]]) -> None:
         """Show a run's frames again (its hello first resets every view)."""

@@ -33,7 +33,7 @@ CONFIG_FIELDS = (
     *("optimizer", "learning_rate"),
 )
 CSV_COLUMNS = tuple(p.ClassRow.model_fields)
-WATCHED = frozenset({"hello", "spectrum", "backward", "update", "progress", "replay"})
+WATCHED = frozenset({"hello", "hyper", "spectrum", "backward", "update", "progress", "replay"})
 
 
 def flow_ratio(flow_row: list[Any]) -> float | None:
@@ -106,6 +106,9 @@ class RowTracker:
             self.baseline = dict(self.config)
         self.seq_len = int(frame["seq_len"])
         self.iteration, self.loss, self.ratio, self.norm, self.finite = 0, None, None, None, True
+
+    def _hyper(self, frame: dict[str, Any]) -> None:
+        self.config = dict(frame["config"])
 
     def _spectrum(self, frame: dict[str, Any]) -> None:
         self.spectral_radius = float(frame["spectral_radius"])

@@ -25,7 +25,7 @@ from app.web.broker import BROKER_ERRORS, Broker, RoomMessage
 from app.web.client import Client
 from app.web.driver import Command, Driver
 from app.web.rooms.classrow import RowTracker
-from app.web.rooms.snapshot import Snapshot
+from app.web.rooms.snapshot import Snapshot, retuned
 from app.web.workers.messages import Encoded
 
 if TYPE_CHECKING:
@@ -156,10 +156,9 @@ class Fork:
     async def run(self, command: Command) -> str | None:
         """The student's command, on the fork; the knobs it turns reach the class row."""
         reply = await self.driver.run(command)
-        if isinstance(command, p.SetHyper):
-            changes = command.model_dump(exclude_none=True, exclude={"type", "id"})
-            self.tracker.retuned(changes)
-            self.sink.reporter.changed()
+        hyper = retuned(command, self.sink.snapshot)
+        if hyper is not None:
+            self.sink.deliver(hyper)  # to the page, into the snapshot and into the class row
         elif isinstance(command, p.Rescale):
             self.tracker.retuned({"spectral_radius": command.spectral_radius})
         return reply

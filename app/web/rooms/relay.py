@@ -12,7 +12,8 @@ import orjson
 
 from app import protocol as p
 from app.web.broker import BROKER_ERRORS, BrokerError, RoomMessage
-from app.web.client import CLOSE_NORMAL, Client
+from app.web.client import CLOSE_NORMAL, CLOSE_POLICY, Client
+from app.web.outbox import ClientNotReading
 from app.web.rooms.notices import closed_data
 from app.web.rooms.room import PRESENCE_SECONDS
 from app.web.rooms.snapshot import Snapshot
@@ -102,11 +103,14 @@ class Relay:
 
     def _to_teachers(self, message: RoomMessage) -> None:
         """A frame for teachers only: the class view, or the student count (as a room frame)."""
-        for teacher, room_frame in self.teachers.items():
+        for teacher, room_frame in list(self.teachers.items()):
             if message.kind == "teachers:count":
                 teacher.deliver(room_frame(int(message.data)), droppable=True)
-            else:
-                teacher.deliver(message.data, droppable=True)
+                continue
+            try:  # the class view: sent only when it changed, so never dropped
+                teacher.deliver(message.data)
+            except ClientNotReading:  # a stalled teacher tab must not stop the room's students
+                teacher.close_after(CLOSE_POLICY, "client is not reading its replies")
 
     def add_teacher(self, client: Client, room_frame: Callable[[int], p.RoomFrame]) -> None:
         """A teacher seated here: the room's frames, and the teachers' ones."""

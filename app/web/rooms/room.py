@@ -17,7 +17,7 @@ from app.web.rooms.broadcast import Broadcast
 from app.web.rooms.classview import ClassView
 from app.web.rooms.notices import closed_data, teacher_frame
 from app.web.rooms.requests import on_note, on_request
-from app.web.rooms.snapshot import Snapshot
+from app.web.rooms.snapshot import Snapshot, retuned
 from app.web.rooms.spotlight import Spotlight
 
 if TYPE_CHECKING:
@@ -135,11 +135,15 @@ class Room:
         return None
 
     async def run(self, command: Command) -> str | None:
-        """A teacher's command for the run shown."""
+        """A teacher's command for the run shown; knobs turned mid-run reach every viewer."""
         try:
-            return await self.driver.run(command)
+            reply = await self.driver.run(command)
         finally:
             self.broadcast.version += 1  # e.g. set_hyper changes the state without a frame
+        hyper = retuned(command, self.snapshot)
+        if hyper is not None:
+            self.broadcast.deliver(hyper)
+        return reply
 
     # ------------------------------------------------------------------ what other processes ask
 

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 import orjson
 
+from app import protocol as p
 from app.web.broker import RoomMessage
+from app.web.workers.messages import Encoded
 
 # Frames a newcomer needs the latest of, in the order it gets them; then the steps of the
-# iteration in progress (from its `sequence`, or from the run's `hello`). Of `progress` it gets
-# the last PROGRESS_KEPT (a training chart drawn from them), and the room's `room_state`, which
-# outlives a new run (a hello).
+# iteration in progress (from its `sequence`, or from the run's `hello`). In place of
+# "progress" it gets the run's latest HISTORY_KEPT `progress` and `update` frames, in order: the
+# training chart's points. The room's `room_state` outlives a new run (a hello); a `hyper` frame
+# (knobs turned mid-run) patches the hello's config, so a newcomer's knobs show them.
 _LATEST = ("hello", "spectrum", "progress", "sample", "room_state")
 _STEPS = ("sequence", "forward", "backward", "update")
-PROGRESS_KEPT = 200  # progress frames are a few hundred bytes each
+HISTORY_KEPT = 200  # progress and update frames are a few hundred bytes each
 
 
 class Snapshot:
@@ -23,7 +27,7 @@ class Snapshot:
     def __init__(self, seq: int = 0) -> None:
         self.seq = seq
         self.latest: dict[str, str] = {}
-        self.progress: deque[str] = deque(maxlen=PROGRESS_KEPT)
+        self.history: deque[str] = deque(maxlen=HISTORY_KEPT)  # progress and update frames
         self.steps: deque[str] = deque(maxlen=4096)  # an iteration holds 2T + 2 frames
 
     def apply(self, message: RoomMessage) -> None:
@@ -35,10 +39,12 @@ class Snapshot:
             self.latest = {"hello": message.data}
             if kept is not None:
                 self.latest["room_state"] = kept
-            self.progress.clear()
+            self.history.clear()
             self.steps.clear()
         elif kind == "progress":
-            self.progress.append(message.data)
+            self.history.append(message.data)
+        elif kind == "hyper":
+            self._patch_config(message.data)
         elif kind in _LATEST:
             self.latest[kind] = message.data
         elif kind == "sequence":
@@ -46,24 +52,50 @@ class Snapshot:
             self.steps.append(message.data)
         elif kind in _STEPS:
             self.steps.append(message.data)
+            if kind == "update":
+                self.history.append(message.data)
+
+    def _patch_config(self, data: str) -> None:
+        """Knobs turned mid-run: the hello a newcomer gets carries the config as it is now."""
+        hello = self.latest.get("hello")
+        if hello is not None:
+            frame = orjson.loads(hello)
+            frame["config"] = orjson.loads(data)["config"]
+            self.latest["hello"] = orjson.dumps(frame).decode()
+
+    def hyper(self, changes: dict[str, Any]) -> Encoded | None:
+        """The `hyper` frame telling every viewer the run's config after `changes` (set_hyper's
+        fields are config fields); None before the run's hello."""
+        hello = self.latest.get("hello")
+        if hello is None:
+            return None
+        config = {**orjson.loads(hello)["config"], **changes}
+        return Encoded("hyper", orjson.dumps({"type": "hyper", "config": config}))
 
     def frames(self) -> list[str]:
         """The frames to send, in order."""
         frames: list[str] = []
         for kind in _LATEST:
             if kind == "progress":
-                frames += self.progress
+                frames += self._points()
             elif kind in self.latest:
                 frames.append(self.latest[kind])
         return frames + list(self.steps)
 
+    def _points(self) -> list[str]:
+        """The history, but an update the steps hold too (the iteration just done)."""
+        points = list(self.history)
+        if points and self.steps and points[-1] == self.steps[-1]:
+            points.pop()
+        return points
+
     def run_messages(self) -> list[tuple[str, str]]:
         """The run's frames (not the room's state) with their kinds, to show them again."""
         kinds = [(k, d) for k in ("hello", "spectrum") if (d := self.latest.get(k)) is not None]
-        kinds += [("progress", d) for d in self.progress]
+        kinds += [(_kind(d), d) for d in self._points()]
         if "sample" in self.latest:
             kinds.append(("sample", self.latest["sample"]))
-        return kinds + [(orjson.loads(step)["type"], step) for step in self.steps]
+        return kinds + [(_kind(step), step) for step in self.steps]
 
     def pack(self) -> bytes:
         """For a relay in another process."""
@@ -71,7 +103,7 @@ class Snapshot:
             {
                 "seq": self.seq,
                 "latest": self.latest,
-                "progress": list(self.progress),
+                "history": list(self.history),
                 "steps": list(self.steps),
             }
         )
@@ -82,6 +114,18 @@ class Snapshot:
         data = orjson.loads(raw)
         snapshot = cls(data["seq"])
         snapshot.latest = data["latest"]
-        snapshot.progress.extend(data.get("progress", ()))
+        snapshot.history.extend(data.get("history", ()))
         snapshot.steps.extend(data["steps"])
         return snapshot
+
+
+def _kind(data: str) -> str:
+    """An encoded frame's type."""
+    return str(orjson.loads(data)["type"])
+
+
+def retuned(command: object, snapshot: Snapshot) -> Encoded | None:
+    """After a set_hyper: the `hyper` frame of the run's new config (None for other commands)."""
+    if not isinstance(command, p.SetHyper):
+        return None
+    return snapshot.hyper(command.model_dump(exclude_none=True, exclude={"type", "id"}))
