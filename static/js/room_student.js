@@ -66,8 +66,19 @@ function forked(name) {
   render();
 }
 
+const RESUMED_ELSEWHERE = 4001; // the server's close code: another tab took this copy
+
 // Every (re)connection: a copy this page keeps is asked back; else the page follows the room.
-stream.on("status", ({ status }) => {
+stream.on("status", ({ status, code: closeCode }) => {
+  if (status === "closed" && closeCode === RESUMED_ELSEWHERE) {
+    // Not again and again: the other tab has it now (its id stays stored: that tab needs it).
+    stream.close("your copy is open in another tab");
+    mode = "closed";
+    state.textContent = "your copy is open in another tab or window";
+    message.textContent = "Your copy was opened in another tab. Reload this page to take it back here.";
+    render();
+    return;
+  }
   if (status !== "open" || mode === "closed") return;
   const mine = kept.get();
   if (!mine) return;

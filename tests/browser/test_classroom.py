@@ -103,10 +103,36 @@ def test_the_teacher_picks_a_lesson_and_every_student_sees_the_same_panels(
     screenshot(teacher, "classroom-teacher-exploding", full_page=False)
     screenshot(students[0], "classroom-student-exploding", full_page=False)
 
-    # A student who comes late gets the lesson as it is now, settings included.
+    # The teacher trains on, an iteration at a time: every student's training curve follows
+    # (a student whose screen fell behind gets the curve's points again with the run's state).
+    for _ in range(2):
+        teacher.click("button[data-command=finish_iteration]")
+    wait_frame(teacher, "update", count=3)
+    for page in (teacher, *students):
+        page.locator("[data-view=training]").scroll_into_view_if_needed()  # charts draw in view
+    teacher.wait_for_function(
+        "document.querySelector('[data-view=training] .stats').innerText.startsWith('iteration\\n3')"
+    )
+    trained = teacher.locator("[data-view=training] .stats").inner_text()
+    for student in students:
+        student.wait_for_function(
+            "(text) => document.querySelector('[data-view=training] .stats').innerText === text",
+            arg=trained,
+        )
+
+    # A knob of the teacher's that changes the run as it trains reaches everyone, and a
+    # student who comes late gets the lesson as it is now, settings included.
+    set_knob(teacher, "select[name=clip_mode]", "norm")
+    for page in (teacher, *students):
+        config_is(page, clip_mode="norm")
+        assert page.locator("select[name=clip_mode]").input_value() == "norm"
     late = follow(open_page(), link)
-    config_is(late, activation="relu", spectral_radius=1.5)
-    assert late.locator("select[name=preset]").input_value() == EXPLODING
+    config_is(late, activation="relu", spectral_radius=1.5, clip_mode="norm")
+    late.locator("[data-view=training]").scroll_into_view_if_needed()
+    late.wait_for_function(
+        "(text) => document.querySelector('[data-view=training] .stats').innerText === text",
+        arg=trained,
+    )
 
 
 def test_a_student_forks_a_playground_of_their_own_and_the_room_goes_on(

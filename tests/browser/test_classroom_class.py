@@ -90,6 +90,19 @@ def test_a_student_s_fork_survives_a_reload(
     assert student.locator("[data-view=transport]").is_visible()
     config_is(teacher, hidden_size=3)
 
+    # The same copy opened in a second tab: it moves there; the first tab lets it go quietly.
+    second = student.context.new_page()
+    second.goto(link)
+    second.wait_for_selector("[data-room=student][data-mode=forked]")
+    config_is(second, hidden_size=5)
+    student.wait_for_selector("[data-room=student][data-mode=closed]")
+    assert "another tab" in student.locator("[data-role=room-message]").inner_text()
+    student.wait_for_selector(".badge[data-state=ended]")  # no reconnecting to take it back
+    second.close()
+    student.reload()  # taken back here
+    student.wait_for_selector("[data-room=student][data-mode=forked]")
+    config_is(student, hidden_size=5)
+
     # Back to the class: the copy is let go, the page follows the room again, read-only.
     student.click("[data-role=leave]")
     student.wait_for_selector("[data-room=student][data-mode=following]")
