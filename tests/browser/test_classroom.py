@@ -111,7 +111,8 @@ def test_the_teacher_picks_a_lesson_and_every_student_sees_the_same_panels(
     for page in (teacher, *students):
         page.locator("[data-view=training]").scroll_into_view_if_needed()  # charts draw in view
     teacher.wait_for_function(
-        "document.querySelector('[data-view=training] .stats').innerText.startsWith('iteration\\n3')"
+        "document.querySelector('[data-view=training] .stats')"
+        ".innerText.startsWith('iteration\\n3')"
     )
     trained = teacher.locator("[data-view=training] .stats").inner_text()
     for student in students:
