@@ -136,6 +136,11 @@ def test_the_class_view_lists_the_forks_and_shows_one_to_everyone(
         "tr.querySelector('[data-col=changed]').textContent.includes('hidden size'))"
     )
     assert ada_row.locator("[data-col=model]").inner_text().endswith("H = 5")
+    teacher.wait_for_function(
+        "[...document.querySelectorAll('.class-table tbody tr')].some((tr) => "
+        "tr.textContent.includes('Ada') && "
+        "tr.querySelector('[data-col=iteration]').textContent === '1')"
+    )
     teacher.locator("#class").scroll_into_view_if_needed()
     teacher.wait_for_function("document.querySelector('[data-role=class-plot]')._fullLayout")
     screenshot(teacher, "classroom-class-view", full_page=False)

@@ -21,6 +21,7 @@ const FIELD_NAMES = {
   hidden_size: "hidden size", seq_len: "length", init: "init", cell: "cell", activation: "activation",
   optimizer: "optimizer", truncation: "truncation", seed: "seed", task: "task", forget_bias: "forget bias",
 };
+const LABELLED = 12; // up to this many points, each carries its student's name
 const COLUMNS = ["name", "changed", "model", "rho", "clipping", "lr", "iteration", "loss", "gradient", "show"];
 
 const number = (x, digits = 3) => (x === null || x === undefined ? "–" : formatNumber(x, digits));
@@ -100,8 +101,8 @@ export function mount(root, stream) {
     const { yaxis, band, margin } = lossAxis(finite.map((r) => r.loss), broken.length > 0, "loss");
     const colour = (r) => (VERDICTS[r.gradient] ?? VERDICTS.unknown).colour;
     const traces = [{
-      type: "scatter", mode: "markers", x: finite.map((r) => r.spectral_radius), y: finite.map((r) => r.loss),
-      text: finite.map((r) => r.name), marker: { size: 12, color: finite.map(colour), line: { color: "#fff", width: 1 } },
+      type: "scatter", mode: finite.length <= LABELLED ? "markers+text" : "markers", textposition: "top center",
+      x: finite.map((r) => r.spectral_radius), y: finite.map((r) => r.loss), text: finite.map((r) => r.name), marker: { size: 12, color: finite.map(colour), line: { color: "#fff", width: 1 } },
       hovertemplate: "%{text}: ρ = %{x:.2f}, loss %{y:.3g}<extra></extra>",
     }];
     if (band) {
@@ -115,7 +116,7 @@ export function mount(root, stream) {
     draw(plot, traces, {
       margin: { l: margin ?? 58, r: 12, t: 8, b: 44 },
       shapes: band ? [band.shape] : [],
-      annotations: points.length ? [] : [emptyNote("no forks yet")],
+      annotations: finite.length + broken.length ? [] : [emptyNote(latest.length ? "no loss yet: a fork's point appears once it trains" : "no forks yet")],
       xaxis: { title: { text: "spectral radius ρ" }, range: [0, Math.max(2, ...rhos) * 1.08] },
       yaxis,
     });
