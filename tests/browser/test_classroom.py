@@ -17,7 +17,7 @@ from tests.browser.classroom_pages import (
     start_room,
 )
 from tests.browser.conftest import screenshot
-from tests.browser.helpers import RECORDER, set_knob, wait_drawn, wait_frame
+from tests.browser.helpers import RECORDER, set_knob, wait_frame
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -47,10 +47,15 @@ def open_page(browser: Any, live_server: LiveServer) -> Iterator[Callable[..., A
         assert not errors, f"console errors: {errors}"
 
 
-def gradient_panel(page: Any) -> str:
-    """What the gradient-through-time panel says, once every frame so far is drawn."""
-    page.locator("[data-view=gradients]").scroll_into_view_if_needed()  # charts draw in view
-    wait_drawn(page)
+def gradient_panel(page: Any, T: int) -> str:
+    """What the gradient-through-time panel says once BPTT has reached t = 0 (charts and their
+    captions are drawn once in view)."""
+    page.locator("[data-view=gradients]").scroll_into_view_if_needed()
+    page.wait_for_function(
+        "(start) => document.querySelector('[data-view=gradients] .caption')"
+        ".innerText.startsWith(start)",
+        arg=f"From t = {T - 1} back to t = 0",
+    )
     text: str = page.locator("[data-view=gradients] .caption").inner_text()
     return text
 
@@ -80,14 +85,10 @@ def test_the_teacher_picks_a_lesson_and_every_student_sees_the_same_panels(
     teacher.evaluate(STEPS, 2 * T)
     for page in (teacher, *students):
         wait_frame(page, "backward", where="f.t === 0")
-    shown = gradient_panel(teacher)
-    assert shown
+    shown = gradient_panel(teacher, T)
+    assert "explodes" in shown  # the lesson's point, on the teacher's screen
     for student in students:
-        student.locator("[data-view=gradients]").scroll_into_view_if_needed()  # charts draw in view
-        student.wait_for_function(
-            "(text) => document.querySelector('[data-view=gradients] .caption').innerText === text",
-            arg=shown,
-        )
+        assert gradient_panel(student, T) == shown
         assert student.locator("select[name=preset]").input_value() == EXPLODING
         title = student.locator(".lesson-title").inner_text()
         assert title.startswith("Exploding gradients")
