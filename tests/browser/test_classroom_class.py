@@ -17,6 +17,7 @@ from tests.browser.classroom_pages import KNOBS_DISABLED, config_is, follow, for
 from tests.browser.conftest import screenshot
 from tests.browser.helpers import set_knob, wait_frame
 from tests.browser.pages import SMALL_TARGETS, SMALL_TEXT
+from tests.browser.test_accessibility import violations
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -111,7 +112,7 @@ def test_a_student_s_fork_survives_a_reload(
     assert student.evaluate(f"localStorage.getItem('unroll-fork-{code}')") is None
 
 
-def test_the_class_view_lists_the_forks_and_shows_one_to_everyone(
+def test_the_class_view_lists_the_forks_shows_one_to_everyone_and_is_projected(
     open_page: Callable[..., Any], live_server: LiveServer
 ) -> None:
     teacher = open_page(1920, 1080)
@@ -164,6 +165,8 @@ def test_the_class_view_lists_the_forks_and_shows_one_to_everyone(
     watcher.wait_for_selector("[data-role=locked]:not([hidden])")
     assert watcher.locator("[data-role=fork]").is_disabled()
     assert teacher.locator("[data-role=lock]").get_attribute("aria-pressed") == "true"
+    for page in (teacher, watcher, ada):  # the class view, the lock's note, a forked playground
+        assert violations(page) == []
     teacher.click("[data-role=lock]")
     watcher.wait_for_selector("[data-role=locked]", state="hidden")
     assert watcher.locator("[data-role=fork]").is_enabled()
@@ -175,6 +178,33 @@ def test_the_class_view_lists_the_forks_and_shows_one_to_everyone(
     text = Path(download.value.path()).read_text(encoding="utf-8")
     table = list(csv.DictReader(io.StringIO(text)))
     assert sorted(row["name"] for row in table) == sorted(names)
+
+    # Projected: presenter mode draws no text under 20 px, class view included.
+    teacher.click("button[data-command=finish_iteration]")  # every view has numbers to show
+    wait_frame(teacher, "update")
+    teacher.click("[data-action=presenter]")
+    teacher.wait_for_function("document.body.classList.contains('presenter')")
+    height = teacher.evaluate("document.documentElement.scrollHeight")
+    teacher.set_viewport_size({"width": 1920, "height": height})  # charts draw once in view
+    teacher.wait_for_function(
+        "[...document.querySelectorAll('.plot')].filter((p) => p.offsetParent !== null)"
+        ".every((p) => p._fullLayout)"
+    )
+    teacher.wait_for_function("window.unroll.frameStats.pending === 0")
+    assert teacher.evaluate(SMALL_TEXT, 20) == []
+    assert teacher.evaluate(FITS)
+    assert violations(teacher) == []
+    teacher.set_viewport_size({"width": 1920, "height": 1080})
+    teacher.evaluate("window.scrollTo(0, 0)")
+    screenshot(teacher, "classroom-teacher-presenter", full_page=False)
+
+    # Once the class has joined, a one-line join card leaves the projector to the run.
+    teacher.click("[data-role=compact]")
+    assert teacher.locator("img.qr").is_hidden()
+    assert teacher.locator("[data-role=code]").is_visible()
+    network = teacher.locator("[data-area=network]").bounding_box()
+    assert network is not None and network["y"] < 1080 / 2
+    screenshot(teacher, "classroom-teacher-presenter-compact", full_page=False)
 
 
 def test_a_phone_joins_forks_with_a_nickname_and_drives_its_copy(
@@ -197,61 +227,3 @@ def test_a_phone_joins_forks_with_a_nickname_and_drives_its_copy(
     assert phone.evaluate(FITS), phone.evaluate("document.documentElement.scrollWidth")
     assert phone.evaluate(SMALL_TARGETS) == []
     screenshot(phone, "classroom-phone-forked", full_page=False)
-
-
-def test_the_teacher_s_page_in_presenter_mode_draws_no_text_under_20_px(
-    open_page: Callable[..., Any], live_server: LiveServer
-) -> None:
-    teacher = open_page(1920, 1080)
-    _, link = start_room(teacher, live_server.http)
-    student = follow(open_page(), link)
-    fork(student, "Ada")
-    student.click("button[data-command=finish_iteration]")
-    teacher.wait_for_function("document.querySelectorAll('.class-table tbody tr').length === 1")
-    teacher.click("button[data-command=finish_iteration]")
-    wait_frame(teacher, "update")
-    teacher.click("[data-action=presenter]")
-    teacher.wait_for_function("document.body.classList.contains('presenter')")
-    height = teacher.evaluate("document.documentElement.scrollHeight")
-    teacher.set_viewport_size({"width": 1920, "height": height})  # charts draw once in view
-    teacher.wait_for_function(
-        "[...document.querySelectorAll('.plot')].filter((p) => p.offsetParent !== null)"
-        ".every((p) => p._fullLayout)"
-    )
-    teacher.wait_for_function("window.unroll.frameStats.pending === 0")
-    assert teacher.evaluate(SMALL_TEXT, 20) == []
-    assert teacher.evaluate(FITS)
-    teacher.set_viewport_size({"width": 1920, "height": 1080})
-    screenshot(teacher, "classroom-teacher-presenter", full_page=False)
-
-    # Once the class has joined, a one-line join card leaves the projector to the run.
-    teacher.click("[data-role=compact]")
-    assert teacher.locator("img.qr").is_hidden()
-    assert teacher.locator("[data-role=code]").is_visible()
-    network = teacher.locator("[data-area=network]").bounding_box()
-    assert network is not None and network["y"] < 1080 / 2
-    screenshot(teacher, "classroom-teacher-presenter-compact", full_page=False)
-
-
-def test_axe_finds_nothing_in_the_classroom_s_states(
-    open_page: Callable[..., Any], live_server: LiveServer
-) -> None:
-    from tests.browser.test_accessibility import violations
-
-    teacher = open_page()
-    _, link = start_room(teacher, live_server.http)
-    ada, watcher = follow(open_page(), link), follow(open_page(), link)
-    fork(ada, "Ada")
-    assert violations(ada) == []  # a forked student's playground
-    teacher.wait_for_function("document.querySelectorAll('.class-table tbody tr').length === 1")
-    teacher.click(".class-table tbody tr button.show")
-    watcher.wait_for_selector("[data-role=spotlight]:not([hidden])")
-    teacher.wait_for_selector("[data-room=teacher] [data-role=spotlight]:not([hidden])")
-    teacher.click("[data-role=lock]")
-    watcher.wait_for_selector("[data-role=locked]:not([hidden])")
-    teacher.wait_for_function("document.querySelector('[data-role=class-plot]')._fullLayout")
-    assert violations(teacher) == []  # the class view, a spotlight, forking locked
-    assert violations(watcher) == []  # the banner, the fork button disabled with its note
-    teacher.click("[data-action=presenter]")
-    teacher.wait_for_function("document.body.classList.contains('presenter')")
-    assert violations(teacher) == []
