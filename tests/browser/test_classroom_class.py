@@ -83,6 +83,12 @@ def test_a_student_s_fork_survives_a_reload(
     student.click("button[data-command=advance]")
     student.wait_for_selector(".unrolled .step.done[data-t='0']")
 
+    # A dropped connection (Wi-Fi): the page reconnects and asks for its copy back.
+    student.evaluate("window.__sent.length = 0; window.unroll.stream.socket.close()")
+    student.wait_for_function("window.__sent.some((c) => c.type === 'resume_fork')")
+    student.wait_for_selector("[data-room=student][data-mode=forked]")
+    config_is(student, hidden_size=5)
+
     student.reload()
     student.wait_for_selector("[data-room=student][data-mode=forked]")
     config_is(student, hidden_size=5)  # the same copy, not the teacher's run (hidden size 3)
