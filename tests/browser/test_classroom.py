@@ -189,14 +189,17 @@ def test_the_teacher_rescales_w_hh_with_the_lab_s_slider_and_a_reload_keeps_the_
         wait_frame(page, "spectrum", where="Math.abs(f.spectral_radius - 1.55) < 0.01")
     assert student.locator("[data-role=rescale-value]").inner_text() == "1.55"
 
-    # The teacher reloads: the page takes the room back with the token this tab kept.
-    teacher.reload()
+    # The teacher reloads, even with a playground link's run in the address: the page takes the
+    # room back with the token this tab kept, and shows the room's run as it is (no restoring).
+    teacher.goto(f"{live_server.http}/room/{code}/teach?cell=lstm&hidden_size=9")
     teacher.wait_for_selector("[data-room=teacher][data-role=teacher]")
+    config_is(teacher, cell="rnn", hidden_size=3)
     assert teacher.locator("[data-role=code]").inner_text() == code
     teacher.wait_for_function("document.querySelector('[data-role=students]').textContent === '1'")
     teacher.wait_for_function(
         "Math.abs(window.unroll.stream.last('spectrum')?.spectral_radius - 1.55) < 0.01"
     )
     teacher.evaluate(RECORDER)
+    config_is(student, cell="rnn", hidden_size=3)
     teacher.click("button[data-command=advance]")
     wait_frame(student, "forward", where="f.t === 0")  # its commands still drive the room
