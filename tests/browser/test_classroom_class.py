@@ -142,7 +142,7 @@ def test_the_class_view_lists_the_forks_shows_one_to_everyone_and_is_projected(
         "tr.textContent.includes('Ada') && "
         "tr.querySelector('[data-col=changed]').textContent.includes('hidden size'))"
     )
-    assert ada_row.locator("[data-col=model]").inner_text().endswith("H = 5")
+    assert ada_row.locator("[data-col=model]").inner_text().endswith("· 5")
     teacher.wait_for_function(
         "[...document.querySelectorAll('.class-table tbody tr')].some((tr) => "
         "tr.textContent.includes('Ada') && "

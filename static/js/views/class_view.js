@@ -25,7 +25,7 @@ const LABELLED = 12; // up to this many points, each carries its student's name
 const COLUMNS = ["name", "changed", "model", "rho", "clipping", "lr", "iteration", "loss", "gradient", "show"];
 
 const number = (x, digits = 3) => (x === null || x === undefined ? "–" : formatNumber(x, digits));
-const model = (row) => `${optionLabel(row.cell)}${row.cell === "rnn" ? ` ${optionLabel(row.activation)}` : ""}, H = ${row.hidden_size}`;
+const model = (row) => `${optionLabel(row.cell)}${row.cell === "rnn" ? ` ${optionLabel(row.activation)}` : ""} · ${row.hidden_size}`;
 const clipping = (row) => (row.clip_mode === "none" ? "off" : `${optionLabel(row.clip_mode)} at ${number(row.clip_threshold, 2)}`);
 const changed = (row) => (row.changed.length ? row.changed.map((f) => FIELD_NAMES[f] ?? f).join(", ") : "nothing yet");
 
@@ -74,7 +74,7 @@ export function mount(root, stream) {
     cell("model").textContent = model(row);
     cell("rho").textContent = number(row.spectral_radius, 2);
     cell("clipping").textContent = clipping(row);
-    cell("lr").textContent = number(row.learning_rate, 4);
+    cell("lr").textContent = Number.isFinite(row.learning_rate) ? String(Number(row.learning_rate.toPrecision(3))) : "–";
     cell("iteration").textContent = String(row.iteration);
     cell("loss").textContent = number(row.loss, 3);
     const verdict = VERDICTS[row.gradient] ?? VERDICTS.unknown;
