@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from fastapi import WebSocket
@@ -77,15 +76,6 @@ class LiveConnection:
         self.limiter = RateLimiter(settings.max_commands_per_second)
         self.driver = None if hosted is None else Driver(hosted, settings, self.client)
         self.seat: Seat | None = None
-
-    async def drive(self, hosted: Hosted, shown: Iterable[str] = ()) -> None:
-        """Drive `hosted` privately from now on (a student's fork), after the room's `shown`."""
-        self.seat = None
-        self.client.drop_animation()  # the room's frames still queued are no longer wanted
-        self.driver = Driver(hosted, self.settings, self.client)
-        await self.driver.greet()
-        for frame in shown:  # the fork's iteration so far, as the room showed it
-            self.client.deliver(frame)
 
     async def run(self) -> None:
         """Serve until the client goes away or the connection is closed on purpose."""

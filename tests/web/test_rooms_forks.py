@@ -24,7 +24,8 @@ Ws = WebSocketTestSession
 @pytest.fixture
 def brief() -> Iterator[tuple[TestClient, Room]]:
     """A room on a server whose forks outlive a dropped connection only briefly."""
-    settings = small(Settings(fork_grace_seconds=0.2, max_commands_per_second=1000))
+    settings = Settings(fork_grace_seconds=0.2, max_commands_per_second=1000, max_sessions=1)
+    settings = small(settings)
     with TestClient(create_app(settings)) as client:
         yield client, create_room(client)
 
@@ -123,7 +124,13 @@ def test_a_parked_fork_is_freed_after_its_grace_period(brief: tuple[TestClient, 
         forked = fork(student)[0]
         assert forked["grace_seconds"] == 0.2
     state = state_of(client)
-    until(lambda: not state.sessions.live and not state.rooms.forks.by_id)
+    with client.websocket_connect(url) as other:
+        seat(other)
+        if state.rooms.forks.by_id:  # still parked: it holds the server's only session
+            assert fork(other)[-1]["code"] == "server_busy"
+        until(lambda: not state.sessions.live and not state.rooms.forks.by_id)
+        assert fork(other)[0]["type"] == "forked"  # its place is free again
+        until_ack(other, {"type": "leave_fork", "id": 60})
     with client.websocket_connect(url) as back:
         seat(back)
         resume = {"type": "resume_fork", "fork_id": forked["fork_id"], "secret": forked["secret"]}

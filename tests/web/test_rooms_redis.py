@@ -126,13 +126,20 @@ def test_a_teacher_at_process_b_drives_a_room_owned_by_process_a(
         assert [f["type"] for f in csv if f["type"] != "forward"] == ["class_csv", "ack"]
         locked = command(teacher, {"type": "lock_forks", "locked": True, "id": 6})
         assert locked[-1]["type"] == "ack"
+        # The student count of A reaches the teacher at B.
+        while (frame := recv(teacher))["type"] != "room" or frame["students"] != 1:
+            pass
         state = recv(student)
         assert state["type"] == "room_state" and state["forking"] is False
         error = command(student, {"type": "fork", "id": 7})[-1]
         assert error["code"] == "forbidden" and "paused forking" in error["message"]
-        # The student count of A reaches the teacher at B.
-        while (frame := recv(teacher))["type"] != "room" or frame["students"] != 1:
+        # Unlocked, a student at A forks: the teacher at B sees the class view list it.
+        command(teacher, {"type": "lock_forks", "locked": False, "id": 8})
+        frames = command(student, {"type": "fork", "nickname": "Ada", "id": 9})
+        (fork_id,) = [f["fork_id"] for f in frames if f["type"] == "forked"]
+        while (frame := recv(teacher))["type"] != "class" or not frame["rows"]:
             pass
+        assert [(row["fork_id"], row["name"]) for row in frame["rows"]] == [(fork_id, "Ada")]
 
 
 def test_a_fork_on_process_b_copies_the_room_state_from_process_a(

@@ -144,9 +144,22 @@ def test_the_snapshot_keeps_what_a_newcomer_needs() -> None:
     ]
     again = Snapshot.unpack(snapshot.pack())
     assert again.frames() == snapshot.frames() and again.seq == 12
-    snapshot.apply(RoomMessage(13, "room_state", "room_state-13"))
-    snapshot.apply(RoomMessage(14, "hello", "hello-14"))
-    assert snapshot.frames() == ["hello-14", "room_state-13"]  # the room's state outlives a run
+    # Of the replays (training), the latest, where it came among the steps.
+    for seq, kind in enumerate(["replay", "forward", "replay", "backward"], 13):
+        snapshot.apply(RoomMessage(seq, kind, f"{kind}-{seq}"))
+    assert snapshot.frames()[-5:] == [
+        "sequence-8",
+        "forward-10",
+        "forward-14",
+        "replay-15",
+        "backward-16",
+    ]
+    assert Snapshot.unpack(snapshot.pack()).frames() == snapshot.frames()
+    snapshot.apply(RoomMessage(17, "sequence", "sequence-17"))
+    assert snapshot.frames()[-1] == "sequence-17" and snapshot.replay is None
+    snapshot.apply(RoomMessage(18, "room_state", "room_state-18"))
+    snapshot.apply(RoomMessage(19, "hello", "hello-19"))
+    assert snapshot.frames() == ["hello-19", "room_state-18"]  # the room's state outlives a run
 
 
 def test_knobs_turned_mid_run_reach_every_viewer_and_the_late_joiners_hello(
@@ -252,3 +265,24 @@ def test_a_stalled_student_never_slows_the_room(live_server: LiveServer) -> None
         assert sorted(round_trips)[len(round_trips) // 2] < 0.05
     finally:
         stalled.close()
+
+
+def test_a_late_student_after_training_gets_the_curve_and_the_replay(
+    classroom: tuple[TestClient, Room],
+) -> None:
+    client, room = classroom
+    url = f"/ws/room/{room['code']}"
+    with client.websocket_connect(url) as teacher:
+        seat(teacher)
+        teach(teacher, room)
+        drive(teacher, {"type": "train", "iterations": 20, "id": 1})
+        while receive(teacher)["type"] != "replay":  # training ends with sequence, spectrum, replay
+            pass
+        with client.websocket_connect(url) as late:
+            assert receive(late)["type"] == "room"
+            assert [receive(late)["type"] for _ in range(2)] == ["hello", "spectrum"]
+            points = []  # the training chart's points
+            while (kind := receive(late)["type"]) != "room_state":
+                points.append(kind)
+            assert points and set(points) == {"progress"}
+            assert [receive(late)["type"] for _ in range(2)] == ["sequence", "replay"]

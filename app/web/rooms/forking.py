@@ -78,7 +78,7 @@ class Forks:
         meta, packed, state = split_export(raw)
         if meta.get("refused") == "secret":
             raise CommandRefused("forbidden", "wrong secret for this fork", "secret")
-        if meta.get("code") != code:
+        if "refused" in meta:  # a fork of another room
             raise _not_found(fork_id)
         hosted = await self.rooms.sessions.workers.open(state)
         fork = Fork(self.rooms, code, hosted, str(meta["name"]), (fork_id, secret))

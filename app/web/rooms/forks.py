@@ -207,12 +207,20 @@ class Fork:
         if request.get("op") == "export":
             return await self.exported(stop=False)
         if request.get("op") == "take":
-            if not self.owns(str(request.get("secret", ""))):
-                return orjson.dumps({"refused": "secret"}) + b"\n"
-            exported = await self.exported(stop=True)
-            await self.free()
-            return exported
+            return await self._taken(request)
         raise ValueError(f"unknown request {request.get('op')!r}")
+
+    async def _taken(self, request: dict[str, Any]) -> bytes:
+        """Its student resumed it at another process: hand it over (an export), and go."""
+        if request.get("code") != self.code:
+            return orjson.dumps({"refused": "fork_id"}) + b"\n"
+        if not self.owns(str(request.get("secret", ""))):
+            return orjson.dumps({"refused": "secret"}) + b"\n"
+        exported = await self.exported(stop=True)
+        if self.client is not None:  # still open here (another tab): it has moved on
+            self.client.close_after(CLOSE_RESUMED, "this fork was resumed elsewhere")
+        await self.free()
+        return exported
 
     async def exported(self, *, stop: bool) -> bytes:
         """Its meta line, its snapshot line, then its session state (a worker parses that)."""
