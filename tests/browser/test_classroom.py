@@ -17,7 +17,7 @@ from tests.browser.classroom_pages import (
     start_room,
 )
 from tests.browser.conftest import screenshot
-from tests.browser.helpers import RECORDER, set_knob, wait_frame
+from tests.browser.helpers import RECORDER, clear_recording, set_knob, wait_frame
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -163,6 +163,24 @@ def test_a_student_forks_a_playground_of_their_own_and_the_room_goes_on(
     follower.wait_for_selector(".unrolled .step.done[data-t='1']")
     config_is(forker, hidden_size=5)  # its own run, untouched
 
+    # The teacher trains, then samples: the follower's curve and text are the teacher's.
+    teacher.click("button[data-command=train]")
+    wait_frame(follower, "progress", count=2)
+    teacher.click("button[data-command=train]")  # "■ stop"
+    teacher.evaluate("window.unroll.stream.request('pause')")  # answered once training stopped
+    trained = teacher.evaluate("window.unroll.stream.last('progress').iteration")
+    follower.wait_for_function(
+        "(n) => window.unroll.stream.last('progress')?.iteration === n", arg=trained
+    )
+    for page in (teacher, follower):
+        clear_recording(page)
+    teacher.click("button[data-command=sample]")
+    for page in (teacher, follower):
+        wait_frame(page, "sample")
+    text = teacher.locator("[data-role=sample-text]").inner_text()
+    assert text
+    assert follower.locator("[data-role=sample-text]").inner_text() == text
+
     # The teacher ends the room: the follower is told, politely, and stops reconnecting.
     teacher.click("[data-role=end]")
     follower.wait_for_selector("[data-room=student][data-mode=closed]")
@@ -170,6 +188,7 @@ def test_a_student_forks_a_playground_of_their_own_and_the_room_goes_on(
     follower.wait_for_selector(".badge[data-state=ended]")
     teacher.wait_for_selector("[data-room=teacher][data-state=closed]")
     assert forker.evaluate(KNOBS_ENABLED)  # the fork outlives the room
+    clear_recording(forker)
     forker.click("button[data-command=advance]")
     forker.wait_for_function(
         "window.__frames.some((f) => f.type === 'forward' || f.type === 'sequence')"
