@@ -172,6 +172,7 @@ def test_a_student_forks_a_playground_of_their_own_and_the_room_goes_on(
     follower.wait_for_function(
         "(n) => window.unroll.stream.last('progress')?.iteration === n", arg=trained
     )
+    assert follower.evaluate("window.__sent") == []  # a follower only watches
     for page in (teacher, follower):
         clear_recording(page)
     teacher.click("button[data-command=sample]")
@@ -180,6 +181,7 @@ def test_a_student_forks_a_playground_of_their_own_and_the_room_goes_on(
     text = teacher.locator("[data-role=sample-text]").inner_text()
     assert text
     assert follower.locator("[data-role=sample-text]").inner_text() == text
+    assert follower.evaluate("window.__sent") == []
 
     # The teacher ends the room: the follower is told, politely, and stops reconnecting.
     teacher.click("[data-role=end]")
