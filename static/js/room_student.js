@@ -44,12 +44,12 @@ function render() {
   showSpotlight();
 }
 
+// While following: whose run the teacher is showing instead of their own (a forked page shows
+// its own run, and hears nothing of the room's).
 function showSpotlight() {
   const spot = room.spotlight;
-  const mine = spot && fork && spot.fork_id === fork.fork_id;
-  spotlightBanner.hidden = !spot || mode === "closed" || (mode === "forked" && !mine);
-  if (mine) spotlightBanner.textContent = "Your run is on everyone's screen: the teacher is showing it to the class.";
-  else if (spot) spotlightBanner.textContent = `Look: the teacher is showing ${spot.name}'s run to the class.`;
+  spotlightBanner.hidden = !spot || mode === "forked" || mode === "closed";
+  spotlightBanner.textContent = spot ? `Look: the teacher is showing ${spot.name}'s run to the class.` : "";
 }
 
 function follow(text = "following the teacher's run live") {
