@@ -3,7 +3,7 @@ follow every view read-only, and a fork makes a student's page a playground of i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,26 +27,6 @@ EXPLODING = "gradients-relu-1.5"  # "Exploding gradients: relu, spectral radius 
 STEPS = "async (n) => { for (let i = 0; i < n; i++) await window.unroll.stream.request('advance') }"
 
 
-@pytest.fixture
-def open_page(browser: Any, live_server: LiveServer) -> Iterator[Callable[..., Any]]:
-    """Pages like the `page` fixture's (failing on console errors), one per person."""
-    opened: list[tuple[Any, list[str]]] = []
-
-    def open_one(width: int = 1280, height: int = 720) -> Any:
-        context = browser.new_context(viewport={"width": width, "height": height})
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        opened.append((context, errors))
-        return page
-
-    yield open_one
-    for context, errors in opened:
-        context.close()
-        assert not errors, f"console errors: {errors}"
-
-
 def gradient_panel(page: Any, T: int) -> str:
     """What the gradient-through-time panel says once BPTT has reached t = 0 (charts and their
     captions are drawn once in view)."""
@@ -61,12 +41,12 @@ def gradient_panel(page: Any, T: int) -> str:
 
 
 def test_the_teacher_picks_a_lesson_and_every_student_sees_the_same_panels(
-    open_page: Callable[..., Any], live_server: LiveServer
+    sized_page: Callable[..., Any], live_server: LiveServer
 ) -> None:
-    teacher = open_page(1920, 1080)
+    teacher = sized_page(1920, 1080)
     _, link = start_room(teacher, live_server.http)
     assert "token" not in teacher.url
-    students = [follow(open_page(), link), follow(open_page(), link)]
+    students = [follow(sized_page(1280, 720), link), follow(sized_page(1280, 720), link)]
     teacher.wait_for_function("document.querySelector('[data-role=students]').textContent === '2'")
 
     # Read-only: every knob shown but disabled, no transport, nothing that drives the run.
@@ -128,7 +108,7 @@ def test_the_teacher_picks_a_lesson_and_every_student_sees_the_same_panels(
     for page in (teacher, *students):
         config_is(page, clip_mode="norm")
         assert page.locator("select[name=clip_mode]").input_value() == "norm"
-    late = follow(open_page(), link)
+    late = follow(sized_page(1280, 720), link)
     config_is(late, activation="relu", spectral_radius=1.5, clip_mode="norm")
     late.locator("[data-view=training]").scroll_into_view_if_needed()
     late.wait_for_function(
@@ -138,11 +118,11 @@ def test_the_teacher_picks_a_lesson_and_every_student_sees_the_same_panels(
 
 
 def test_a_student_forks_a_playground_of_their_own_and_the_room_goes_on(
-    open_page: Callable[..., Any], live_server: LiveServer
+    sized_page: Callable[..., Any], live_server: LiveServer
 ) -> None:
-    teacher = open_page()
+    teacher = sized_page(1280, 720)
     _, link = start_room(teacher, live_server.http)
-    forker, follower = follow(open_page(), link), follow(open_page(), link)
+    forker, follower = follow(sized_page(1280, 720), link), follow(sized_page(1280, 720), link)
     teacher.click("button[data-command=advance]")
     for page in (teacher, forker, follower):
         page.wait_for_selector(".unrolled .step.done[data-t='0']")
@@ -198,11 +178,11 @@ def test_a_student_forks_a_playground_of_their_own_and_the_room_goes_on(
 
 
 def test_the_teacher_rescales_w_hh_with_the_lab_s_slider_and_a_reload_keeps_the_room(
-    open_page: Callable[..., Any], live_server: LiveServer
+    sized_page: Callable[..., Any], live_server: LiveServer
 ) -> None:
-    teacher = open_page()
+    teacher = sized_page(1280, 720)
     code, link = start_room(teacher, live_server.http)
-    student = follow(open_page(), link)
+    student = follow(sized_page(1280, 720), link)
     slider = "input[data-role=rescale]"
     assert student.locator(slider).is_disabled()
     set_knob(teacher, slider, 700)  # log scale: ρ = 0.1 · 50^0.7 ≈ 1.55

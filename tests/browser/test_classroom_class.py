@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
@@ -25,30 +25,10 @@ pytestmark = pytest.mark.browser
 FITS = "document.documentElement.scrollWidth <= window.innerWidth"
 
 
-@pytest.fixture
-def open_page(browser: Any, live_server: LiveServer) -> Iterator[Callable[..., Any]]:
-    """Pages like the `page` fixture's (failing on console errors), one per person."""
-    opened: list[tuple[Any, list[str]]] = []
-
-    def open_one(width: int = 1280, height: int = 720) -> Any:
-        context = browser.new_context(viewport={"width": width, "height": height})
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        opened.append((context, errors))
-        return page
-
-    yield open_one
-    for context, errors in opened:
-        context.close()
-        assert not errors, f"console errors: {errors}"
-
-
 def test_a_loopback_teacher_page_offers_a_link_phones_can_open_or_says_why_not(
-    open_page: Callable[..., Any], live_server: LiveServer
+    sized_page: Callable[..., Any], live_server: LiveServer
 ) -> None:
-    teacher = open_page(1920, 1080)
+    teacher = sized_page(1920, 1080)
     start_room(teacher, live_server.http)  # at 127.0.0.1, as a laptop's browser is
     room = teacher.evaluate("window.unroll.stream.last('room')")  # what the page was told
     link = teacher.locator("[data-role=link]").get_attribute("href")
@@ -69,11 +49,11 @@ def test_a_loopback_teacher_page_offers_a_link_phones_can_open_or_says_why_not(
 
 
 def test_a_student_s_fork_survives_a_reload(
-    open_page: Callable[..., Any], live_server: LiveServer
+    sized_page: Callable[..., Any], live_server: LiveServer
 ) -> None:
-    teacher = open_page()
+    teacher = sized_page(1280, 720)
     code, link = start_room(teacher, live_server.http)
-    student = follow(open_page(), link)
+    student = follow(sized_page(1280, 720), link)
     fork(student, "Ada")
     assert "Ada" in student.locator("[data-role=state]").inner_text()
     kept = student.evaluate(f"JSON.parse(localStorage.getItem('unroll-fork-{code}'))")
@@ -119,12 +99,12 @@ def test_a_student_s_fork_survives_a_reload(
 
 
 def test_the_class_view_lists_the_forks_shows_one_to_everyone_and_is_projected(
-    open_page: Callable[..., Any], live_server: LiveServer
+    sized_page: Callable[..., Any], live_server: LiveServer
 ) -> None:
-    teacher = open_page(1920, 1080)
+    teacher = sized_page(1920, 1080)
     _, link = start_room(teacher, live_server.http)
-    ada, anonymous = follow(open_page(), link), follow(open_page(), link)
-    watcher = follow(open_page(), link)
+    ada, anonymous = follow(sized_page(1280, 720), link), follow(sized_page(1280, 720), link)
+    watcher = follow(sized_page(1280, 720), link)
     fork(ada, "Ada")
     fork(anonymous)
     set_knob(ada, "input[name=hidden_size]", 5)
@@ -214,16 +194,16 @@ def test_the_class_view_lists_the_forks_shows_one_to_everyone_and_is_projected(
 
 
 def test_a_phone_joins_forks_with_a_nickname_and_drives_its_copy(
-    open_page: Callable[..., Any], live_server: LiveServer
+    sized_page: Callable[..., Any], live_server: LiveServer
 ) -> None:
-    teacher = open_page()
+    teacher = sized_page(1280, 720)
     _, link = start_room(teacher, live_server.http)
-    lobby = open_page(390, 844)
+    lobby = sized_page(390, 844)
     lobby.goto(live_server.http + "/room")
     assert lobby.evaluate(FITS) and lobby.evaluate(SMALL_TARGETS) == []
     box = lobby.locator("button[type=submit]").bounding_box()
     assert box is not None and box["x"] + box["width"] <= 390  # the Join button is not cut off
-    phone = follow(open_page(390, 844), link)
+    phone = follow(sized_page(390, 844), link)
     assert phone.evaluate(FITS), phone.evaluate("document.documentElement.scrollWidth")
     assert phone.evaluate(SMALL_TARGETS) == []
     screenshot(phone, "classroom-phone-following", full_page=False)
