@@ -40,8 +40,9 @@ def teach(ws: WebSocketTestSession, room: Room) -> Any:
 
 
 def drive(teacher: WebSocketTestSession, command: dict[str, Any]) -> list[Any]:
-    """A teacher's command: its frames up to the ack, without the student counts sent meanwhile."""
-    return [f for f in until_ack(teacher, command) if f["type"] != "room"]
+    """A teacher's command: its frames up to the ack, without the student counts and class views
+    sent meanwhile."""
+    return [f for f in until_ack(teacher, command) if f["type"] not in ("room", "class")]
 
 
 def until_count(teacher: WebSocketTestSession, students: int) -> None:
