@@ -1,5 +1,9 @@
 // Wiring only: one live stream; page_state kept in step with it; the timeline the per-step views
 // watch (so they can be scrubbed); each view mounted on its element.
+//
+// The room pages reuse this wiring: their room panel (data-stream="/ws/room/CODE") names the socket.
+// A room's run lives on in the room, so such a page never restores a run of its own (from its
+// URL, or after a reconnect): it shows the room's. Their scripts import `live` from here.
 
 import { frameStats } from "./frame_batcher.js";
 import { state } from "./page_state.js";
@@ -28,9 +32,10 @@ import * as transport from "./views/transport.js";
 import * as unrolled from "./views/unrolled.js";
 import * as yourData from "./views/your_data.js";
 
-const live = new Stream(streamUrl());
-followRun(live);
-const timeline = new Timeline(live);
+const roomSocket = document.querySelector("[data-stream]")?.dataset.stream ?? null;
+export const live = new Stream(streamUrl(roomSocket ?? "/ws"), { restore: !roomSocket });
+followRun(live, { opening: !roomSocket });
+export const timeline = new Timeline(live);
 
 // Views of one iteration watch the timeline; views of the whole run watch the live stream.
 const views = {

@@ -68,15 +68,17 @@ class Store extends Emitter {
 }
 
 const flags = pageFlags();
+// A room page (it names the room's socket) shows the room's run: its URL asks for none.
+const IN_ROOM = document.querySelector("[data-stream]") !== null;
 
 export const state = new Store({
   config: null, // RunConfig as the server last confirmed it (hello, set_hyper acks)
-  wanted: configFromUrl(), // what the page asks for: the URL's run
+  wanted: IN_ROOM ? {} : configFromUrl(), // what the page asks for: the URL's run
   limits: null,
   vocab: [],
   presets: [], // from /api/presets (empty when the server has none)
   tasks: [], // from /api/tasks
-  preset: flags.preset, // name of the lesson preset picked, if any
+  preset: IN_ROOM ? null : flags.preset, // name of the lesson preset picked, if any
   selected: null, // the time step whose numbers are open (a cell clicked), or null
   speed: flags.speed, // steps per second for play
   presenter: flags.presenter,
@@ -95,13 +97,13 @@ export function currentTask() {
 // Mirror the wanted run and the page settings in the address bar (no history entry per knob).
 export function writeUrl() {
   const params = new URLSearchParams(location.search);
-  const wanted = state.get("wanted");
+  const wanted = IN_ROOM ? {} : state.get("wanted");
   for (const key of CONFIG_FIELDS) params.delete(key);
   for (const [key, value] of Object.entries(wanted)) {
     if (!isConfigField(key) || (key === "task" && OWN_TASKS.has(value))) continue;
     params.set(key, value === null ? "null" : String(value));
   }
-  const preset = state.get("preset");
+  const preset = IN_ROOM ? null : state.get("preset");
   if (preset) params.set("preset", preset);
   else params.delete("preset");
   const speed = state.get("speed");
@@ -109,7 +111,8 @@ export function writeUrl() {
   else params.delete("speed");
   if (state.get("presenter")) params.set("presenter", "1");
   else params.delete("presenter");
-  history.replaceState(null, "", `${location.pathname}?${params}`);
+  const query = String(params);
+  history.replaceState(null, "", `${location.pathname}${query ? `?${query}` : ""}${location.hash}`);
 }
 
 state.watch(["wanted", "preset", "speed", "presenter"], writeUrl);

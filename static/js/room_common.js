@@ -1,29 +1,35 @@
-// Shared by the room pages: a stream to /ws/room/CODE and the playground's views mounted on it.
+// Shared by the room pages (main.js wires the playground's views on the room's socket): the
+// lab's spectrum slider among the knobs, what a refusal says, the fork kept for a reload, words.
 
-import { Stream, streamUrl } from "./stream.js";
-import * as status from "./views/status.js";
-import * as stepLoss from "./views/step_loss.js";
-import * as transport from "./views/transport.js";
-import * as unrolled from "./views/unrolled.js";
+import { latestOnly } from "./lab/runs.js";
+import { rhoFromSlider, sliderFromRho } from "./lab/slider.js";
 
-const VIEWS = { status, unrolled, "step-loss": stepLoss, transport };
-
-// The room's run lives on in the room: after a reconnect the page follows it, never restores.
-export function roomStream(code) {
-  return new Stream(streamUrl(`/ws/room/${encodeURIComponent(code)}`), { restore: false });
-}
-
-// Mount each named view on its elements (inside `root`), as main.js does for the playground.
-export function mountViews(stream, names, root = document) {
-  for (const name of names) {
-    for (const element of root.querySelectorAll(`[data-view="${name}"]`)) {
-      VIEWS[name].mount(element, stream);
-    }
-  }
-}
-
-export function mountControls(element, stream) {
-  transport.mount(element, stream);
+// The lab's spectrum slider: rescale W_hh to a spectral radius now, keeping its eigenvectors (the
+// iteration starts over; the run and its training go on). It rests on the measured ρ.
+export function mountRescale(root, stream) {
+  const slider = root.querySelector("input[data-role=rescale]");
+  const value = root.querySelector("[data-role=rescale-value]");
+  if (!slider) return;
+  const rescale = latestOnly();
+  let dragging = false;
+  const show = (rho) => {
+    value.textContent = Number.isFinite(rho) ? rho.toFixed(2) : "–";
+  };
+  slider.addEventListener("input", () => {
+    dragging = true;
+    const rho = rhoFromSlider(slider.value);
+    show(rho);
+    rescale(() => stream.request("rescale", { spectral_radius: rho }));
+  });
+  slider.addEventListener("change", () => {
+    dragging = false;
+  });
+  slider.addEventListener("pointerup", () => slider.blur()); // the arrows go back to the transport
+  stream.on("spectrum", (frame) => {
+    if (dragging || !Number.isFinite(frame.spectral_radius) || frame.spectral_radius <= 0) return;
+    slider.value = String(sliderFromRho(frame.spectral_radius));
+    show(frame.spectral_radius);
+  });
 }
 
 // A refused room command's message (a lost connection says so in the status badge instead).
@@ -35,4 +41,25 @@ export function showRefusal(element) {
 
 export function plural(n, word) {
   return `${n === 1 ? word : `${word}s`}`;
+}
+
+// A student's fork, kept by the page so a reload or a new connection resumes it (`resume_fork`).
+export function forkStore(code) {
+  const key = `unroll-fork-${code}`;
+  return {
+    get() {
+      try {
+        const kept = JSON.parse(localStorage.getItem(key) ?? "null");
+        return kept?.fork_id && kept?.secret ? kept : null;
+      } catch {
+        return null;
+      }
+    },
+    set({ fork_id, secret }) {
+      localStorage.setItem(key, JSON.stringify({ fork_id, secret }));
+    },
+    clear() {
+      localStorage.removeItem(key);
+    },
+  };
 }

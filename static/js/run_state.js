@@ -29,8 +29,10 @@ async function openingRun(presets) {
   return { ...preset.config, ...wanted };
 }
 
-export function followRun(stream) {
-  let opening = true; // the page's first hello: the link's run is still to be asked for
+// opening: ask for the run the link names on the first hello (off for a room page, which shows
+// the room's run as it is).
+export function followRun(stream, { opening: askFirst = true } = {}) {
+  let opening = askFirst; // the page's first hello: the link's run is still to be asked for
   const presets = fetchList("/api/presets");
   presets.then((list) => state.set({ presets: list }));
   // The run this page is showing is the one it asked for; the URL follows it from now on.
@@ -59,6 +61,12 @@ export function followRun(stream) {
       }
     }
     settle(frame.config);
+  });
+
+  // A room's live knobs changed (the teacher's set_hyper): the same run, its new settings.
+  stream.on("hyper", (frame) => {
+    stream.config = frame.config;
+    state.set({ config: frame.config, wanted: frame.config });
   });
 
   fetchList("/api/tasks").then((tasks) => state.set({ tasks }));

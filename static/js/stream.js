@@ -78,7 +78,7 @@ export class Stream extends Emitter {
       this.drop("connection lost");
       this.attempt += 1;
       const retryMs = this.retryMs;
-      this.setStatus("closed", event.reason || `code ${event.code}`, { retryMs });
+      this.setStatus("closed", event.reason || `code ${event.code}`, { retryMs, code: event.code });
       this.retryTimer = setTimeout(() => this.socket === socket && this.connect(), retryMs);
       this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
     });

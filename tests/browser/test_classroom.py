@@ -1,97 +1,167 @@
-"""Classroom mode in real Chromium: a teacher's page and two students' pages on one real server."""
+"""Classroom mode in real Chromium: the teacher's page is the playground plus the room; students
+follow every view read-only, and a fork makes a student's page a playground of its own."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, screenshot
+from tests.browser.classroom_pages import (
+    KNOBS_DISABLED,
+    KNOBS_ENABLED,
+    config_is,
+    follow,
+    fork,
+    start_room,
+)
+from tests.browser.conftest import screenshot
+from tests.browser.helpers import RECORDER, clear_recording, set_knob, wait_frame
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture
-def open_page(browser: Any, live_server: LiveServer) -> Iterator[Callable[[], Any]]:
-    """Pages like the `page` fixture's (1280×720, failing on console errors), one per person."""
-    opened: list[tuple[Any, list[str]]] = []
-
-    def open_one() -> Any:
-        context = browser.new_context(viewport={"width": 1280, "height": 720})
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        opened.append((context, errors))
-        return page
-
-    yield open_one
-    for context, errors in opened:
-        context.close()
-        assert not errors, f"console errors: {errors}"
+EXPLODING = "gradients-relu-1.5"  # "Exploding gradients: relu, spectral radius 1.5, no clipping"
+# The teacher's steps, as the "step ▶" button sends them, each after the last one's answer.
+STEPS = "async (n) => { for (let i = 0; i < n; i++) await window.unroll.stream.request('advance') }"
 
 
-def test_a_teacher_projects_a_run_students_follow_it_and_one_forks(
-    open_page: Callable[[], Any], live_server: LiveServer
+def gradient_panel(page: Any, T: int) -> str:
+    """What the gradient-through-time panel says once BPTT has reached t = 0 (charts and their
+    captions are drawn once in view)."""
+    page.locator("[data-view=gradients]").scroll_into_view_if_needed()
+    page.wait_for_function(
+        "(start) => document.querySelector('[data-view=gradients] .caption')"
+        ".innerText.startsWith(start)",
+        arg=f"From t = {T - 1} back to t = 0",
+    )
+    text: str = page.locator("[data-view=gradients] .caption").inner_text()
+    return text
+
+
+def test_the_teacher_picks_a_lesson_and_every_student_sees_the_same_panels(
+    sized_page: Callable[..., Any], live_server: LiveServer
 ) -> None:
-    teacher = open_page()
-    teacher.goto(live_server.http + "/room")
-    teacher.click("[data-role=create]")
-    teacher.wait_for_url("**/teach")  # the token has left the address bar
+    teacher = sized_page(1920, 1080)
+    _, link = start_room(teacher, live_server.http)
     assert "token" not in teacher.url
-    teacher.wait_for_selector("[data-room=teacher][data-role=teacher]")  # joined with the token
-    code = teacher.locator("[data-role=code]").inner_text()
-    link = teacher.locator("[data-role=link]").get_attribute("href")
-    assert link == f"{live_server.http}/room/{code}"
-    assert teacher.locator("img.qr").evaluate("img => img.complete && img.naturalWidth > 0")
-
-    students = [open_page(), open_page()]
-    for student in students:
-        student.goto(link)
-        student.wait_for_selector("[data-room=student][data-mode=following]")
-        student.wait_for_selector(".unrolled .step[data-t='3']")
+    students = [follow(sized_page(1280, 720), link), follow(sized_page(1280, 720), link)]
     teacher.wait_for_function("document.querySelector('[data-role=students]').textContent === '2'")
-    assert teacher.locator("[data-role=students-label]").inner_text() == "students"
 
-    # The teacher steps; every student sees the same steps.
-    for t in range(2):
-        teacher.click("button[data-command=step_forward]")
-        for page in [teacher, *students]:
-            page.wait_for_selector(f".unrolled .step.done[data-t='{t}']")
+    # Read-only: every knob shown but disabled, no transport, nothing that drives the run.
     for student in students:
-        assert student.locator("[data-command]:visible").count() == 0  # read-only
-    loss = teacher.locator("[data-view=step-loss] .equation").inner_text()
+        assert student.evaluate(KNOBS_DISABLED)
+        assert student.locator("select[name=preset]").is_disabled()
+        assert student.locator("[data-view=transport]").is_hidden()
+        assert student.locator("button[data-command]:visible:enabled").count() == 0
+
+    # The teacher picks the exploding-gradient lesson with the playground's own picker.
+    teacher.select_option("select[name=preset]", EXPLODING)
+    for page in (teacher, *students):
+        config_is(page, activation="relu", spectral_radius=1.5, clip_mode="none")
+    # Forward through the sequence and BPTT back, step by step, as a lesson goes.
+    T = teacher.evaluate("window.unroll.state.get('config').seq_len")
+    teacher.evaluate(STEPS, 2 * T)
+    for page in (teacher, *students):
+        wait_frame(page, "backward", where="f.t === 0")
+    shown = gradient_panel(teacher, T)
+    assert "explodes" in shown  # the lesson's point, on the teacher's screen
     for student in students:
-        assert student.locator("[data-view=step-loss] .equation").inner_text() == loss
+        assert gradient_panel(student, T) == shown
+        assert student.locator("select[name=preset]").input_value() == EXPLODING
+        title = student.locator(".lesson-title").inner_text()
+        assert title.startswith("Exploding gradients")
+    teacher.evaluate(STEPS, 1)  # the update: a point on everyone's training curve
+    for page in (teacher, *students):
+        wait_frame(page, "update")
+    trained = teacher.locator("[data-view=training] .stats").inner_text()
+    for student in students:
+        student.wait_for_function(
+            "(text) => document.querySelector('[data-view=training] .stats').innerText === text",
+            arg=trained,
+        )
+    screenshot(teacher, "classroom-teacher-exploding", full_page=False)
+    screenshot(students[0], "classroom-student-exploding", full_page=False)
 
-    # The projector at 1280×720: what the room sees without scrolling.
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    teacher.screenshot(path=str(ARTIFACTS / "classroom-teacher-projector.png"))
-    screenshot(students[0], "classroom-student-following")
-    box = teacher.locator("[data-role=code]").bounding_box()
-    assert box is not None and box["y"] + box["height"] < 720 and box["height"] >= 60
-    qr = teacher.locator("img.qr").bounding_box()
-    assert qr is not None and qr["width"] >= 150 and qr["y"] + qr["height"] < 720
-    count = teacher.locator("[data-role=students]").bounding_box()
-    assert count is not None and count["y"] + count["height"] < 720
+    # The teacher trains on, an iteration at a time: every student's training curve follows
+    # (a student whose screen fell behind gets the curve's points again with the run's state).
+    for _ in range(2):
+        teacher.click("button[data-command=finish_iteration]")
+    wait_frame(teacher, "update", count=3)
+    for page in (teacher, *students):
+        page.locator("[data-view=training]").scroll_into_view_if_needed()  # charts draw in view
+    teacher.wait_for_function(
+        "document.querySelector('[data-view=training] .stats')"
+        ".innerText.startsWith('iteration\\n3')"
+    )
+    trained = teacher.locator("[data-view=training] .stats").inner_text()
+    for student in students:
+        student.wait_for_function(
+            "(text) => document.querySelector('[data-view=training] .stats').innerText === text",
+            arg=trained,
+        )
 
-    # A student forks: the controls are theirs, the teacher's run and the other student go on.
-    forker, follower = students
-    forker.click("[data-role=fork]")
-    forker.wait_for_selector("[data-room=student][data-mode=forked]")
-    forker.wait_for_selector("[data-role=controls]:not([hidden])")
-    forker.wait_for_selector(".unrolled .step.done[data-t='1']")  # the fork kept the room's steps
-    forker.click("button[data-command=step_forward]")
-    forker.wait_for_selector(".unrolled .step.done[data-t='2']")
-    screenshot(forker, "classroom-student-forked")
-    teacher.wait_for_function("document.querySelector('[data-role=students]').textContent === '1'")
+    # A knob of the teacher's that changes the run as it trains reaches everyone, and a
+    # student who comes late gets the lesson as it is now, settings included.
+    set_knob(teacher, "select[name=clip_mode]", "norm")
+    for page in (teacher, *students):
+        config_is(page, clip_mode="norm")
+        assert page.locator("select[name=clip_mode]").input_value() == "norm"
+    late = follow(sized_page(1280, 720), link)
+    config_is(late, activation="relu", spectral_radius=1.5, clip_mode="norm")
+    late.locator("[data-view=training]").scroll_into_view_if_needed()
+    late.wait_for_function(
+        "(text) => document.querySelector('[data-view=training] .stats').innerText === text",
+        arg=trained,
+    )
+
+
+def test_a_student_forks_a_playground_of_their_own_and_the_room_goes_on(
+    sized_page: Callable[..., Any], live_server: LiveServer
+) -> None:
+    teacher = sized_page(1280, 720)
+    _, link = start_room(teacher, live_server.http)
+    forker, follower = follow(sized_page(1280, 720), link), follow(sized_page(1280, 720), link)
+    teacher.click("button[data-command=advance]")
+    for page in (teacher, forker, follower):
+        page.wait_for_selector(".unrolled .step.done[data-t='0']")
+
+    fork(forker)
+    assert forker.locator("[data-view=transport]").is_visible()
+    assert forker.locator("[data-room=student] [data-role=leave]").is_visible()
+    forker.wait_for_selector(".unrolled .step.done[data-t='0']")  # the copy kept the room's step
+    forker.click("button[data-command=advance]")
+    forker.wait_for_selector(".unrolled .step.done[data-t='1']")
+    set_knob(forker, "input[name=hidden_size]", 5)  # a knob of their own
+    config_is(forker, hidden_size=5)
+    screenshot(forker, "classroom-student-forked", full_page=False)
+    config_is(follower, hidden_size=3)
+    assert follower.evaluate(KNOBS_DISABLED)
+
+    teacher.click("button[data-command=advance]")
+    follower.wait_for_selector(".unrolled .step.done[data-t='1']")
+    config_is(forker, hidden_size=5)  # its own run, untouched
+
+    # The teacher trains, then samples: the follower's curve and text are the teacher's.
+    teacher.click("button[data-command=train]")
+    wait_frame(follower, "progress", count=2)
+    teacher.click("button[data-command=train]")  # "■ stop"
+    teacher.evaluate("window.unroll.stream.request('pause')")  # answered once training stopped
+    trained = teacher.evaluate("window.unroll.stream.last('progress').iteration")
+    follower.wait_for_function(
+        "(n) => window.unroll.stream.last('progress')?.iteration === n", arg=trained
+    )
+    assert follower.evaluate("window.__sent") == []  # a follower only watches
     for page in (teacher, follower):
-        assert page.locator(".unrolled .step.done").count() == 2
-    teacher.click("button[data-command=step_forward]")
-    follower.wait_for_selector(".unrolled .step.done[data-t='2']")
-    assert forker.locator(".unrolled .step.done").count() == 3  # its own run, untouched
+        clear_recording(page)
+    teacher.click("button[data-command=sample]")
+    for page in (teacher, follower):
+        wait_frame(page, "sample")
+    text = teacher.locator("[data-role=sample-text]").inner_text()
+    assert text
+    assert follower.locator("[data-role=sample-text]").inner_text() == text
+    assert follower.evaluate("window.__sent") == []
 
     # The teacher ends the room: the follower is told, politely, and stops reconnecting.
     teacher.click("[data-role=end]")
@@ -99,7 +169,38 @@ def test_a_teacher_projects_a_run_students_follow_it_and_one_forks(
     assert "ended room" in follower.locator("[data-role=room-message]").inner_text()
     follower.wait_for_selector(".badge[data-state=ended]")
     teacher.wait_for_selector("[data-room=teacher][data-state=closed]")
-    screenshot(follower, "classroom-student-room-ended")
-    screenshot(teacher, "classroom-teacher-ended")
-    forker.click("button[data-command=step_forward]")  # the fork outlives the room
-    forker.wait_for_selector(".unrolled .step.done[data-t='3']")
+    assert forker.evaluate(KNOBS_ENABLED)  # the fork outlives the room
+    clear_recording(forker)
+    forker.click("button[data-command=advance]")
+    forker.wait_for_function(
+        "window.__frames.some((f) => f.type === 'forward' || f.type === 'sequence')"
+    )
+
+
+def test_the_teacher_rescales_w_hh_with_the_lab_s_slider_and_a_reload_keeps_the_room(
+    sized_page: Callable[..., Any], live_server: LiveServer
+) -> None:
+    teacher = sized_page(1280, 720)
+    code, link = start_room(teacher, live_server.http)
+    student = follow(sized_page(1280, 720), link)
+    slider = "input[data-role=rescale]"
+    assert student.locator(slider).is_disabled()
+    set_knob(teacher, slider, 700)  # log scale: ρ = 0.1 · 50^0.7 ≈ 1.55
+    for page in (teacher, student):
+        wait_frame(page, "spectrum", where="Math.abs(f.spectral_radius - 1.55) < 0.01")
+    assert student.locator("[data-role=rescale-value]").inner_text() == "1.55"
+
+    # The teacher reloads, even with a playground link's run in the address: the page takes the
+    # room back with the token this tab kept, and shows the room's run as it is (no restoring).
+    teacher.goto(f"{live_server.http}/room/{code}/teach?cell=lstm&hidden_size=9")
+    teacher.wait_for_selector("[data-room=teacher][data-role=teacher]")
+    config_is(teacher, cell="rnn", hidden_size=3)
+    assert teacher.locator("[data-role=code]").inner_text() == code
+    teacher.wait_for_function("document.querySelector('[data-role=students]').textContent === '1'")
+    teacher.wait_for_function(
+        "Math.abs(window.unroll.stream.last('spectrum')?.spectral_radius - 1.55) < 0.01"
+    )
+    teacher.evaluate(RECORDER)
+    config_is(student, cell="rnn", hidden_size=3)
+    teacher.click("button[data-command=advance]")
+    wait_frame(student, "forward", where="f.t === 0")  # its commands still drive the room

@@ -43,7 +43,7 @@ export function mount(root, stream) {
     refresh();
   });
   stream.on("progress", () => {
-    if (!canSample || !textTask() || root.closest("[hidden]") || performance.now() - last < AUTO_EVERY_MS) return;
+    if (!canSample || !textTask() || button.matches(":disabled") || root.closest("[hidden]") || performance.now() - last < AUTO_EVERY_MS) return;
     last = performance.now();
     send().catch((error) => {
       if (error.code !== "closed") canSample = false; // an automatic sample was refused: stop asking
