@@ -24,6 +24,13 @@ def count(page, selector: str) -> int:
     return page.locator(selector).count()
 
 
+def counts(page, *selectors: str) -> list[int]:
+    """Several counts read in one instant: a playing diagram redraws between two reads."""
+    return page.evaluate(
+        "(selectors) => selectors.map((s) => document.querySelectorAll(s).length)", list(selectors)
+    )
+
+
 def test_four_live_diagrams_show_where_inputs_outputs_and_context_go(
     page, live_server: LiveServer
 ) -> None:
@@ -36,19 +43,24 @@ def test_four_live_diagrams_show_where_inputs_outputs_and_context_go(
         page.wait_for_selector(f"{CARD.format(architecture)} .step.done")
 
     melody = CARD.format("one_to_many")  # one seed note in, an output at every step
-    assert count(page, f"{melody} .input:not(.none)") == 1
-    assert count(page, f"{melody} .output") == count(page, f"{melody} .step")
+    seeds, outputs, steps = counts(
+        page, f"{melody} .input:not(.none)", f"{melody} .output", f"{melody} .step"
+    )
+    assert seeds == 1 and outputs == steps
 
     sentiment = CARD.format("many_to_one")  # every word in, one verdict out
-    assert count(page, f"{sentiment} .output") == 1
-    assert count(page, f"{sentiment} .input") == count(page, f"{sentiment} .step:not(.pad)")
+    outputs, inputs, steps = counts(
+        page, f"{sentiment} .output", f"{sentiment} .input", f"{sentiment} .step:not(.pad)"
+    )
+    assert outputs == 1 and inputs == steps
 
     tagging = CARD.format("many_to_many")  # one tag per word
-    assert count(page, f"{tagging} .output") == count(page, f"{tagging} .step:not(.pad)")
+    outputs, steps = counts(page, f"{tagging} .output", f"{tagging} .step:not(.pad)")
+    assert outputs == steps
 
     numbers = CARD.format("encoder_decoder")  # the context vector between the two networks
-    assert count(page, f"{numbers} .context-box") == 1
-    assert count(page, f"{numbers} .cell.decoder") >= 2
+    boxes, decoders = counts(page, f"{numbers} .context-box", f"{numbers} .cell.decoder")
+    assert boxes == 1 and decoders >= 2
     encoder_outputs = page.evaluate(
         f"""() => [...document.querySelectorAll('{numbers} .step')]
               .filter((s) => !s.querySelector('.cell.decoder') && s.querySelector('.output'))
