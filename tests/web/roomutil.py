@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -37,6 +39,22 @@ def teach(ws: WebSocketTestSession, room: Room) -> Any:
     assert [f["type"] for f in frames] == ["room", "class", "ack"]
     assert frames[0]["role"] == "teacher"
     return frames[0]
+
+
+@contextmanager
+def in_class(
+    client: TestClient, room: Room, students: int
+) -> Iterator[tuple[WebSocketTestSession, list[WebSocketTestSession]]]:
+    """The room's teacher (seated, then shown the token) and `students` seated students."""
+    url = f"/ws/room/{room['code']}"
+    with ExitStack() as stack:
+        teacher = stack.enter_context(client.websocket_connect(url))
+        seat(teacher)
+        teach(teacher, room)
+        seated = [stack.enter_context(client.websocket_connect(url)) for _ in range(students)]
+        for student in seated:
+            seat(student)
+        yield teacher, seated
 
 
 def drive(teacher: WebSocketTestSession, command: dict[str, Any]) -> list[Any]:

@@ -15,7 +15,7 @@ from starlette.testclient import WebSocketTestSession
 from app.web.main import create_app
 from app.web.settings import Settings
 from tests.web.hostutil import small
-from tests.web.roomutil import Room, create_room, drive, seat, teach
+from tests.web.roomutil import Room, create_room, drive, in_class, seat, teach
 from tests.web.wsutil import receive, until_ack
 
 Ws = WebSocketTestSession
@@ -142,11 +142,7 @@ def test_leaving_a_fork_frees_it_and_follows_the_room_again(
     classroom: tuple[TestClient, Room],
 ) -> None:
     client, room = classroom
-    url = f"/ws/room/{room['code']}"
-    with client.websocket_connect(url) as teacher, client.websocket_connect(url) as student:
-        seat(teacher)
-        teach(teacher, room)
-        seat(student)
+    with in_class(client, room, 1) as (teacher, [student]):
         fork(student)
         assert until_ack(student, {"type": "leave_fork", "id": 2})[-1]["type"] == "ack"
         assert not state_of(client).sessions.live
@@ -160,11 +156,7 @@ def test_leaving_a_fork_frees_it_and_follows_the_room_again(
 
 def test_the_teacher_locks_and_unlocks_forking(classroom: tuple[TestClient, Room]) -> None:
     client, room = classroom
-    url = f"/ws/room/{room['code']}"
-    with client.websocket_connect(url) as teacher, client.websocket_connect(url) as student:
-        seat(teacher)
-        teach(teacher, room)
-        seat(student)
+    with in_class(client, room, 1) as (teacher, [student]):
         drive(teacher, {"type": "lock_forks", "locked": True, "id": 1})
         state = receive(student)
         assert state == {
@@ -175,7 +167,8 @@ def test_the_teacher_locks_and_unlocks_forking(classroom: tuple[TestClient, Room
         }
         error = fork(student)[-1]
         assert error["code"] == "forbidden" and "paused forking" in error["message"]
-        with client.websocket_connect(url) as late:  # a late joiner is told too
+        late_url = f"/ws/room/{room['code']}"
+        with client.websocket_connect(late_url) as late:  # a late joiner is told too
             seat_frames = [receive(late) for _ in range(4)]
             assert seat_frames[-1]["forking"] is False
         drive(teacher, {"type": "lock_forks", "locked": False, "id": 2})
@@ -189,16 +182,7 @@ def test_the_class_view_lists_the_forks_and_downloads_as_csv(
     classroom: tuple[TestClient, Room],
 ) -> None:
     client, room = classroom
-    url = f"/ws/room/{room['code']}"
-    with (
-        client.websocket_connect(url) as teacher,
-        client.websocket_connect(url) as ada,
-        client.websocket_connect(url) as bob,
-    ):
-        seat(teacher)
-        teach(teacher, room)
-        for student in (ada, bob):
-            seat(student)
+    with in_class(client, room, 2) as (teacher, [ada, bob]):
         ada_id = fork(ada, "Ada")[0]["fork_id"]
         bob_id = fork(bob)[0]["fork_id"]
         until_ack(ada, {"type": "set_hyper", "learning_rate": 0.5, "id": 2})
@@ -233,16 +217,7 @@ def test_the_spotlight_shows_a_students_run_to_everyone_and_goes_back(
     classroom: tuple[TestClient, Room],
 ) -> None:
     client, room = classroom
-    url = f"/ws/room/{room['code']}"
-    with (
-        client.websocket_connect(url) as teacher,
-        client.websocket_connect(url) as ada,
-        client.websocket_connect(url) as watcher,
-    ):
-        seat(teacher)
-        teach(teacher, room)
-        seat(ada)
-        seat(watcher)
+    with in_class(client, room, 2) as (teacher, [ada, watcher]):
         drive(teacher, {"type": "step_forward", "id": 1})
         assert receive(watcher)["type"] == "forward"
         ada_id = fork(ada, "Ada")[0]["fork_id"]
