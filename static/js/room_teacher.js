@@ -114,7 +114,11 @@ stream.on("room_closed", (frame) => {
   message.textContent = `${ended} Start a new one from /room.`;
   sessionStorage.removeItem(storageKey);
 });
-endButton.addEventListener("click", () => stream.request("end_room").catch(say));
+// One click would close forty screens mid-lesson: ask first (the browser's own dialog, keyboard-ready).
+endButton.addEventListener("click", () => {
+  const question = `End room ${code}? Every student's view of it closes (their own copies stay theirs).`;
+  if (window.confirm(question)) stream.request("end_room").catch(say);
+});
 
 stream.on("class", (frame) => {
   const forks = frame.rows.length;

@@ -163,7 +163,15 @@ def test_a_student_forks_a_playground_of_their_own_and_the_room_goes_on(
     assert follower.locator("[data-role=sample-text]").inner_text() == text
     assert follower.evaluate("window.__sent") == []
 
-    # The teacher ends the room: the follower is told, politely, and stops reconnecting.
+    # End room asks first: dismissed, nothing is sent and the room goes on.
+    teacher.once("dialog", lambda dialog: dialog.dismiss())
+    clear_recording(teacher)
+    with teacher.expect_event("dialog") as asked:
+        teacher.click("[data-role=end]")
+    assert "End room" in asked.value.message
+    assert not [c for c in teacher.evaluate("window.__sent") if c["type"] == "end_room"]
+    # Accepted: the follower is told, politely, and stops reconnecting.
+    teacher.once("dialog", lambda dialog: dialog.accept())
     teacher.click("[data-role=end]")
     follower.wait_for_selector("[data-room=student][data-mode=closed]")
     assert "ended room" in follower.locator("[data-role=room-message]").inner_text()
