@@ -41,6 +41,20 @@ def test_vendored_plotly_matches_its_pinned_hash_and_brotli_form() -> None:
     assert MANIFEST["npm_integrity"].startswith("sha512-")
 
 
+# A link or a default URL that would reach another host: a classroom may have no internet.
+OFF_HOST = re.compile(rb"""(?:href|src)\s*=\s*["']https?://|dflt:\s*["']https?://""")
+
+
+def test_no_static_file_or_template_points_off_the_server() -> None:
+    roots = (STATIC, STATIC.parent / "templates")
+    files = [f for root in roots for f in root.rglob("*") if f.suffix in (".js", ".css", ".html")]
+    assert VENDOR / MANIFEST["file"] in files
+    assert [f.name for f in files if OFF_HOST.search(f.read_bytes())] == []
+    # Plotly's own off-host defaults were blanked where it was vendored, each found once.
+    assert len(MANIFEST["off_host_defaults_blanked"]) == 3
+    assert MANIFEST["upstream_sha384"] != MANIFEST["sha384"]
+
+
 def test_pages_name_the_bundle_and_its_integrity_and_load_no_other_plotly(
     client: TestClient,
 ) -> None:
