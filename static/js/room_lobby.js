@@ -1,5 +1,9 @@
 // The classroom lobby: start a room, then go to its teacher page (the token in the fragment).
 
+import * as modes from "./views/modes.js";
+
+for (const element of document.querySelectorAll("[data-view=modes]")) modes.mount(element);
+
 const panel = document.querySelector("[data-room=lobby]");
 const button = panel.querySelector("[data-role=create]");
 const message = panel.querySelector("[data-role=room-message]");

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.conftest import screenshot
 from tests.browser.helpers import open_playground, shoot, wait_frame
 from tests.browser.pages import SMALL_TARGETS, SMALL_TEXT, open_page, settle_charts
 from tests.conftest import LiveServer
@@ -61,6 +62,19 @@ def test_presenter_mode_draws_no_text_under_20_px(
     assert page.evaluate(FITS)
     page.set_viewport_size({"width": size[0], "height": size[1]})
     shoot(page, f"presenter-{size[0]}")
+
+
+def test_the_lobby_projects_in_presenter_mode(sized_page: Any, live_server: LiveServer) -> None:
+    page = sized_page(1920, 1080)
+    open_page(page, live_server.http, "/room")
+    assert page.evaluate(SMALL_TEXT, 20) != []  # the lobby's own type is smaller
+    page.keyboard.press("f")  # as on every page with presenter mode
+    page.wait_for_selector("body.presenter")
+    assert page.get_attribute("[data-action=presenter]", "aria-pressed") == "true"
+    assert "presenter=1" in page.url  # a reload or a shared link keeps it
+    assert page.evaluate(SMALL_TEXT, 20) == []
+    assert page.evaluate(FITS)
+    screenshot(page, "lobby-presenter-1920")  # no run on this page to settle
 
 
 def test_reduced_motion_turns_transitions_off(sized_page: Any, live_server: LiveServer) -> None:
